@@ -1,0 +1,518 @@
+/*
+ * main.c - smtpwardend: receives transcript batches from milters on a
+ * unix socket and stores them in SQLite through store.c.
+ *
+ * One thread does everything, so one thread owns the SQLite connection:
+ * poll() waits for clients; every complete batch that has arrived is
+ * decoded and stored inside one SQLite transaction; after the commit
+ * each batch is acknowledged to its sender.  Many batches thus share
+ * one commit under load, and a lone batch is committed at once.
+ *
+ * Peers are checked with SO_PEERCRED: root, our own user, or a member
+ * of the configured group (by primary gid) may send.
+ *
+ * DIAGNOSTICS: a bad configuration exits 78 (EX_CONFIG); a database that
+ * cannot be opened exits 73 (EX_CANTCREAT).  A frame that is too large
+ * or does not decode closes that connection with one warning; other
+ * clients go on.  A failed commit is rolled back and not acknowledged,
+ * so the milter sends the batches again.
+ * BUGS: none known.
+ */
+
+#include "config.h"
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <msgpack.h>
+
+#include "store.h"
+#include "sw_config.h"
+#include "sw_log.h"
+#include "sw_record.h"
+#include "sw_util.h"
+
+#define EX_UNAVAILABLE	69
+#define EX_OSERR	71
+#define EX_CANTCREAT	73
+
+#define MAX_CLIENTS	128		/* milter processes, not sessions */
+
+struct client {
+	int	 fd;
+	uid_t	 uid;
+	char	*buf;			/* bytes received, not yet framed */
+	size_t	 len;
+	size_t	 cap;
+	uint64_t *acks;			/* batches stored, awaiting commit */
+	size_t	 nacks;
+	size_t	 ackcap;
+};
+
+static volatile sig_atomic_t stop_requested;
+static struct client clients[MAX_CLIENTS];
+static size_t	nclients;
+static uid_t	own_uid;
+static gid_t	allowed_gid;
+static uint64_t	stat_records, stat_duplicates, stat_batches;
+
+static void	usage(int) SW_NORETURN;
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: smtpwardend [-fhnvV] [-c file]\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration, report problems, exit\n"
+	    "  -v       log at debug level\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       this help\n", sw_config_default_file());
+	exit(status);
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+/* listen_unix - bind the daemon socket with its mode and owner */
+
+static int
+listen_unix(const struct sw_config *cfg, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un sun;
+	char	 err[512];
+	int	 fd;
+	mode_t	 old;
+
+	if (sw_unix_socket_prepare(cfg->c_daemon_socket, err,
+	    sizeof err) < 0)
+		sw_fatal(EX_UNAVAILABLE, "start error=\"%s\"", err);
+	memset(&sun, 0, sizeof sun);
+	sun.sun_family = AF_UNIX;
+	if (strlen(cfg->c_daemon_socket) >= sizeof sun.sun_path)
+		sw_fatal(SW_EX_CONFIG, "start error=\"daemon_socket path too "
+		    "long\"");
+	memcpy(sun.sun_path, cfg->c_daemon_socket,
+	    strlen(cfg->c_daemon_socket));
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		sw_fatal(EX_OSERR, "start error=\"socket: %s\"",
+		    strerror(errno));
+	old = umask(0777 & ~cfg->c_daemon_socket_mode);
+	if (bind(fd, (struct sockaddr *)&sun, sizeof sun) < 0)
+		sw_fatal(EX_UNAVAILABLE, "start error=\"bind %s: %s\"",
+		    cfg->c_daemon_socket, strerror(errno));
+	umask(old);
+	if (geteuid() == 0 && chown(cfg->c_daemon_socket, uid, gid) < 0)
+		sw_fatal(EX_OSERR, "start error=\"chown %s: %s\"",
+		    cfg->c_daemon_socket, strerror(errno));
+	if (chmod(cfg->c_daemon_socket, cfg->c_daemon_socket_mode) < 0)
+		sw_fatal(EX_OSERR, "start error=\"chmod %s: %s\"",
+		    cfg->c_daemon_socket, strerror(errno));
+	if (listen(fd, 64) < 0)
+		sw_fatal(EX_OSERR, "start error=\"listen: %s\"",
+		    strerror(errno));
+	return fd;
+}
+
+/* client_drop - close one client; its unacknowledged batches return */
+
+static void
+client_drop(size_t i, const char *why)
+{
+	struct client *c = &clients[i];
+
+	if (why != NULL)
+		sw_warn(0, "client-closed uid=%ld reason=\"%s\"", (long)c->uid,
+		    why);
+	close(c->fd);
+	free(c->buf);
+	free(c->acks);
+	clients[i] = clients[--nclients];
+	memset(&clients[nclients], 0, sizeof clients[nclients]);
+}
+
+/* client_accept - take a connection if its peer may send to us */
+
+static void
+client_accept(int lfd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof cred;
+	int	 fd;
+
+	if ((fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC)) < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		sw_warn(0, "client-refused reason=\"no peer credentials\"");
+		close(fd);
+		return;
+	}
+	if (cred.uid != 0 && cred.uid != own_uid && cred.gid != allowed_gid) {
+		sw_warn(0, "client-refused pid=%ld uid=%ld gid=%ld reason=\"not"
+		    " root, our user or our group\"", (long)cred.pid,
+		    (long)cred.uid, (long)cred.gid);
+		close(fd);
+		return;
+	}
+	if (nclients == MAX_CLIENTS) {
+		sw_warn(0, "client-refused reason=\"too many clients\"");
+		close(fd);
+		return;
+	}
+	clients[nclients].fd = fd;
+	clients[nclients].uid = cred.uid;
+	nclients++;
+	sw_debug(0, "client-accepted pid=%ld uid=%ld", (long)cred.pid,
+	    (long)cred.uid);
+}
+
+/* store_batch - decode one batch and store its records; -1 bad frame */
+
+static int
+store_batch(struct store *st, struct client *c, const char *data,
+    size_t len, int *store_failed)
+{
+	msgpack_unpacked msg;
+	const msgpack_object *a;
+	struct sw_record r;
+	uint64_t batch_id;
+	size_t	 i;
+	int	 rc = -1;
+
+	msgpack_unpacked_init(&msg);
+	sw_record_init(&r);
+	if (msgpack_unpack_next(&msg, data, len, NULL) !=
+	    MSGPACK_UNPACK_SUCCESS || msg.data.type != MSGPACK_OBJECT_ARRAY ||
+	    msg.data.via.array.size != 3)
+		goto out;
+	a = msg.data.via.array.ptr;
+	if (a[0].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    a[0].via.u64 != SW_RECORD_VERSION ||
+	    a[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
+	    a[2].type != MSGPACK_OBJECT_ARRAY)
+		goto out;
+	batch_id = a[1].via.u64;
+	for (i = 0; i < a[2].via.array.size && !*store_failed; i++) {
+		const char *why;
+		int	 put;
+
+		if (sw_record_unpack(&a[2].via.array.ptr[i], &r, &why) < 0) {
+			/* One bad record must not hold up the rest. */
+			sw_err(0, "record-rejected batch=%llu index=%zu "
+			    "reason=\"%s\"", (unsigned long long)batch_id, i,
+			    why);
+			continue;
+		}
+		if ((put = store_put(st, &r)) < 0)
+			*store_failed = 1;
+		else if (put == 1)
+			stat_duplicates++;
+		else
+			stat_records++;
+	}
+	if (c->nacks == c->ackcap) {
+		size_t	 ncap = c->ackcap ? c->ackcap * 2 : 8;
+		uint64_t *n = reallocarray(c->acks, ncap, sizeof *n);
+
+		if (n == NULL) {
+			*store_failed = 1;
+			rc = 0;
+			goto out;
+		}
+		c->acks = n;
+		c->ackcap = ncap;
+	}
+	c->acks[c->nacks++] = batch_id;
+	stat_batches++;
+	rc = 0;
+out:
+	sw_record_free(&r);
+	msgpack_unpacked_destroy(&msg);
+	return rc;
+}
+
+/*
+ * client_read - take what the socket has and store every complete
+ * frame.  Returns -1 when the client must be dropped.
+ */
+static int
+client_read(struct store *st, size_t ci, int *store_failed,
+    const char **why)
+{
+	struct client *c = &clients[ci];
+	ssize_t	 n;
+	size_t	 off = 0;
+
+	if (c->cap - c->len < 65536) {
+		size_t	 ncap = c->cap ? c->cap * 2 : 262144;
+		char	*nb;
+
+		if (ncap > SW_FRAME_MAX + 4 + 65536)
+			ncap = SW_FRAME_MAX + 4 + 65536;
+		if (ncap > c->cap) {
+			if ((nb = realloc(c->buf, ncap)) == NULL) {
+				*why = "out of memory";
+				return -1;
+			}
+			c->buf = nb;
+			c->cap = ncap;
+		}
+	}
+	n = read(c->fd, c->buf + c->len, c->cap - c->len);
+	if (n == 0) {
+		*why = NULL;	/* an ordinary goodbye */
+		return -1;
+	}
+	if (n < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return 0;
+		*why = strerror(errno);
+		return -1;
+	}
+	c->len += n;
+	while (c->len - off >= 4) {
+		uint32_t flen;
+
+		memcpy(&flen, c->buf + off, 4);
+		flen = ntohl(flen);
+		if (flen == 0 || flen > SW_FRAME_MAX) {
+			*why = "frame length out of bounds";
+			return -1;
+		}
+		if (c->len - off - 4 < flen)
+			break;
+		if (store_batch(st, c, c->buf + off + 4, flen,
+		    store_failed) < 0) {
+			*why = "batch does not decode";
+			return -1;
+		}
+		off += 4 + flen;
+	}
+	memmove(c->buf, c->buf + off, c->len - off);
+	c->len -= off;
+	return 0;
+}
+
+/* send_acks - after a commit, tell every sender its batches are safe */
+
+static void
+send_acks(void)
+{
+	size_t	 i, j;
+
+	for (i = 0; i < nclients; i++) {
+		struct client *c = &clients[i];
+		int	 failed = 0;
+
+		for (j = 0; j < c->nacks && !failed; j++) {
+			msgpack_sbuffer sb;
+
+			msgpack_sbuffer_init(&sb);
+			if (sw_ack_pack(&sb, c->acks[j], 0) < 0 ||
+			    sw_frame_write(c->fd, sb.data, sb.size) < 0)
+				failed = 1;
+			msgpack_sbuffer_destroy(&sb);
+		}
+		c->nacks = 0;
+		if (failed) {
+			/* Stored already; the milter will resend, harmlessly. */
+			client_drop(i, "cannot send ack");
+			i--;
+		}
+	}
+}
+
+/* forget_acks - a rolled-back group is not acknowledged to anyone */
+
+static void
+forget_acks(void)
+{
+	size_t	 i;
+
+	/*
+	 * The senders wait for acks that will not come; closing them makes
+	 * them reconnect and resend, which is what we need.
+	 */
+	for (i = nclients; i > 0; i--)
+		if (clients[i - 1].nacks > 0)
+			client_drop(i - 1, "store failed, batch not "
+			    "acknowledged");
+}
+
+/* serve - the main loop */
+
+static void
+serve(struct store *st, int lfd)
+{
+	struct pollfd pfd[MAX_CLIENTS + 1];
+	int64_t	 busy_until = 0;
+
+	while (!stop_requested) {
+		size_t	 i, n = nclients;
+		int	 in_txn = 0, store_failed = 0, rc;
+
+		pfd[0].fd = lfd;
+		pfd[0].events = POLLIN;
+		for (i = 0; i < n; i++) {
+			pfd[i + 1].fd = clients[i].fd;
+			pfd[i + 1].events = POLLIN;
+		}
+		rc = poll(pfd, n + 1, 500);
+		if (rc < 0) {
+			if (errno == EINTR)
+				continue;
+			sw_fatal(EX_OSERR, "poll: %s", strerror(errno));
+		}
+		if (rc == 0)
+			continue;
+
+		/* Read every client that is ready, inside one transaction. */
+		for (i = n; i > 0; i--) {
+			const char *why = NULL;
+
+			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			if (!in_txn) {
+				if (store_begin(st) < 0) {
+					if (sw_mono_us() >= busy_until)
+						sw_warn(0, "store-busy error=\"%s\""
+						    " (not acknowledging, retrying)",
+						    store_errmsg(st));
+					busy_until = sw_mono_us() + 5000000;
+					usleep(100000);
+					break;
+				}
+				in_txn = 1;
+			}
+			/*
+			 * A client that leaves takes its pending acks with it;
+			 * what it sent is still committed, and a resend after
+			 * it reconnects is skipped as a duplicate.
+			 */
+			if (client_read(st, i - 1, &store_failed, &why) < 0)
+				client_drop(i - 1, why);
+		}
+		if (!in_txn)
+			goto accept;
+		if (!store_failed && store_commit(st) == 0) {
+			send_acks();
+			goto accept;
+		}
+		sw_warn(0, "store-failed error=\"%s\" (rolled back; batches "
+		    "will be sent again)", store_errmsg(st));
+		store_rollback(st);
+		forget_acks();
+		usleep(100000);
+accept:
+		if (pfd[0].revents & POLLIN)
+			client_accept(lfd);
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sw_config cfg;
+	struct sigaction sa;
+	struct store *st;
+	const char *file = sw_config_default_file();
+	char	 err[4096];
+	uid_t	 uid;
+	gid_t	 gid;
+	int	 ch, foreground = 0, check = 0, verbose = 0, lfd;
+
+	while ((ch = getopt(argc, argv, "c:fhnvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("smtpwardend %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+
+	if (sw_config_load(&cfg, file, err, sizeof err) < 0) {
+		fputs(err, stderr);
+		return SW_EX_CONFIG;
+	}
+	if (sw_lookup_owner(cfg.c_user, cfg.c_group, &uid, &gid, err,
+	    sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", file, err);
+		return SW_EX_CONFIG;
+	}
+	if (check) {
+		printf("%s: configuration is valid\n", file);
+		return 0;
+	}
+
+	sw_log_open("smtpwardend", foreground);
+	sw_log_set_level(verbose ? LOG_DEBUG : cfg.c_log_level);
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+
+	lfd = listen_unix(&cfg, uid, gid);
+	if (sw_drop_privileges(uid, gid, err, sizeof err) < 0)
+		sw_fatal(EX_OSERR, "start error=\"%s\"", err);
+	own_uid = geteuid();
+	allowed_gid = gid;
+	umask(027);		/* database 0640: the group may read it */
+
+	if ((st = store_open(cfg.c_database, cfg.c_busy_timeout_ms, err,
+	    sizeof err)) == NULL)
+		sw_fatal(EX_CANTCREAT, "start error=\"%s\"", err);
+	if (!foreground && daemon(0, 0) < 0)
+		sw_fatal(EX_OSERR, "start error=\"daemon: %s\"",
+		    strerror(errno));
+	sw_info(0, "start version=%s socket=%s database=%s uid=%ld",
+	    PACKAGE_VERSION, cfg.c_daemon_socket, cfg.c_database,
+	    (long)geteuid());
+
+	serve(st, lfd);
+
+	while (nclients > 0)
+		client_drop(nclients - 1, NULL);
+	close(lfd);
+	unlink(cfg.c_daemon_socket);
+	store_close(st);
+	sw_info(0, "stop records=%llu duplicates=%llu batches=%llu",
+	    (unsigned long long)stat_records,
+	    (unsigned long long)stat_duplicates,
+	    (unsigned long long)stat_batches);
+	sw_config_free(&cfg);
+	return 0;
+}

@@ -1,0 +1,171 @@
+/*
+ * main.c - start-up of smtpwarden-milter: options, configuration, the
+ * milter socket, privilege drop, the shipper thread, and libmilter's
+ * main loop; then, on SIGTERM, shipping what is still queued.
+ *
+ * Order matters: the socket is opened (as root where needed, so it can
+ * live in the MTA's spool), given its owner and mode, and only then are
+ * privileges dropped, before any thread starts.
+ *
+ * DIAGNOSTICS: a bad configuration exits 78 (EX_CONFIG) naming file,
+ * line and reason; other start-up failures exit 71 (EX_OSERR) or 69
+ * (EX_UNAVAILABLE) with a message.
+ * BUGS: none known.
+ */
+
+#include "config.h"
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmilter/mfapi.h>
+
+#include "callbacks.h"
+#include "session.h"
+#include "shipper.h"
+#include "sw_config.h"
+#include "sw_log.h"
+#include "sw_util.h"
+
+#define EX_UNAVAILABLE	69
+#define EX_OSERR	71
+
+static void	usage(int) SW_NORETURN;
+
+/* usage - print the synopsis and exit */
+
+static void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: smtpwarden-milter [-fhnvV] [-c file]\n"
+	    "  -c file  configuration file (default %s)\n"
+	    "  -f       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration, report problems, exit\n"
+	    "  -v       log at debug level\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       this help\n", sw_config_default_file());
+	exit(status);
+}
+
+/* unix_socket_path - the path of a unix: or local: milter socket */
+
+static const char *
+unix_socket_path(const char *conn)
+{
+	if (strncmp(conn, "unix:", 5) == 0)
+		return conn + 5;
+	if (strncmp(conn, "local:", 6) == 0)
+		return conn + 6;
+	if (conn[0] == '/')
+		return conn;
+	return NULL;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct sw_config cfg;
+	const char *file = sw_config_default_file(), *path;
+	char	 err[4096];
+	uid_t	 uid;
+	gid_t	 gid;
+	int	 ch, foreground = 0, check = 0, verbose = 0;
+
+	while ((ch = getopt(argc, argv, "c:fhnvV")) != -1) {
+		switch (ch) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'h':
+			usage(0);
+		case 'n':
+			check = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'V':
+			printf("smtpwarden-milter %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+
+	if (sw_config_load(&cfg, file, err, sizeof err) < 0) {
+		fputs(err, stderr);
+		return SW_EX_CONFIG;
+	}
+	if (sw_lookup_owner(cfg.c_user, cfg.c_group, &uid, &gid, err,
+	    sizeof err) < 0) {
+		fprintf(stderr, "%s: %s\n", file, err);
+		return SW_EX_CONFIG;
+	}
+	if (check) {
+		printf("%s: configuration is valid\n", file);
+		return 0;
+	}
+
+	sw_log_open("smtpwarden-milter", foreground);
+	sw_log_set_level(verbose ? LOG_DEBUG : cfg.c_log_level);
+	session_instance = sw_random_id();
+	session_max_header_bytes = cfg.c_max_header_bytes;
+
+	/* The socket. */
+	path = unix_socket_path(cfg.c_milter_socket);
+	if (path != NULL && sw_unix_socket_prepare(path, err,
+	    sizeof err) < 0)
+		sw_fatal(EX_UNAVAILABLE, "start error=\"%s\"", err);
+	if (callbacks_register() < 0)
+		sw_fatal(EX_OSERR, "start error=\"smfi_register failed\"");
+	if (smfi_setconn(cfg.c_milter_socket) != MI_SUCCESS)
+		sw_fatal(SW_EX_CONFIG, "start error=\"bad milter_socket %s\"",
+		    cfg.c_milter_socket);
+	(void)smfi_settimeout(600);
+	umask(0777 & ~cfg.c_milter_socket_mode);
+	if (smfi_opensocket(0) != MI_SUCCESS)
+		sw_fatal(EX_UNAVAILABLE, "start error=\"cannot open milter "
+		    "socket %s\"", cfg.c_milter_socket);
+	if (path != NULL) {
+		if (geteuid() == 0 && chown(path, uid, gid) < 0)
+			sw_fatal(EX_OSERR, "start error=\"chown %s: %s\"", path,
+			    strerror(errno));
+		if (chmod(path, cfg.c_milter_socket_mode) < 0)
+			sw_fatal(EX_OSERR, "start error=\"chmod %s: %s\"", path,
+			    strerror(errno));
+	}
+	umask(027);
+
+	/* Privileges, then detach, then threads. */
+	if (sw_drop_privileges(uid, gid, err, sizeof err) < 0)
+		sw_fatal(EX_OSERR, "start error=\"%s\"", err);
+	if (!foreground && daemon(0, 0) < 0)
+		sw_fatal(EX_OSERR, "start error=\"daemon: %s\"",
+		    strerror(errno));
+	if (shipper_start(&cfg, err, sizeof err) < 0)
+		sw_fatal(EX_OSERR, "start error=\"%s\"", err);
+
+	sw_info(0, "start version=%s socket=%s daemon_socket=%s uid=%ld",
+	    PACKAGE_VERSION, cfg.c_milter_socket, cfg.c_daemon_socket,
+	    (long)geteuid());
+	if (smfi_main() != MI_SUCCESS)
+		sw_err(0, "stop error=\"milter main loop failed\"");
+
+	/* libmilter has stopped taking sessions: ship what is left. */
+	shipper_stop(cfg.c_shutdown_timeout_ms);
+	sw_info(0, "stop lost_records=%llu",
+	    (unsigned long long)shipper_lost_records());
+	sw_config_free(&cfg);
+	return 0;
+}
