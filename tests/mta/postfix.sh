@@ -1,0 +1,363 @@
+#!/bin/bash
+# postfix.sh - integration tests through a real, private Postfix: each
+# scenario speaks SMTP to Postfix on 127.0.0.1, Postfix calls
+# smtpwarden-milter, the milter ships the transcript to smtpwardend, and
+# the assertions read the SQLite file as an auditor would.
+#
+# Run as root from a built tree: tests/mta/postfix.sh
+# Ends with "N passed, N failed"; exit status 0 only if nothing failed.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/harness.sh"
+. "$here/lib.sh"
+
+[ "$(id -u)" -eq 0 ] || { echo "postfix.sh must run as root" >&2; exit 77; }
+
+WORK=$(mktemp -d /tmp/smtpwarden-pf.XXXXXX)
+cleanup() {
+    h_stop
+    sw_stop_all
+    if [ "$SW_FAILED" -eq 0 ] && [ -z "${KEEP:-}" ]; then
+        rm -rf "$WORK"
+    else
+        echo "work directory kept: $WORK"
+    fi
+}
+trap cleanup EXIT
+
+sw_setup "$WORK" || exit 1
+sw_start_daemon || exit 1
+sw_start_milter || exit 1
+H_MILTER=$SW_MILTER_CONN
+h_setup "$WORK/pf" || exit 1
+h_start || exit 1
+
+# session_port - the "port N" line smtpdialog.py prints first
+session_port() { sed -n 's/^port //p' | head -1; }
+
+# stages SID [TXN] - the stage sequence of a session (or transaction)
+stages() {
+    if [ $# -gt 1 ]; then
+        q "SELECT group_concat(stage, ' ') FROM (SELECT stage FROM events
+           WHERE session_id = '$1' AND txn_no = $2 ORDER BY seq)"
+    else
+        q "SELECT group_concat(stage, ' ') FROM (SELECT stage FROM events
+           WHERE session_id = '$1' ORDER BY seq)"
+    fi
+}
+
+# squash - collapse repeated words ("header header header" -> "header+")
+squash() { sed -E 's/(header )(header )+/header+ /g; s/(header)( header)+$/header+/'; }
+
+sha256_of() { printf '%b' "$1" | sha256sum | cut -d' ' -f1; }
+
+echo "# 1. a plain message: every stage in order, body digest"
+out=$(dialog <<'S'
+send EHLO plain.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+expect 354
+raw Subject: plain\r\nFrom: alice@example.com\r\n\r\nline one\r\n..dot line\r\nlast\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+port=$(session_port <<< "$out")
+sid=$(wait_session "$port")
+check_eq "plain: stages in order" "$(stages "$sid" | squash)" \
+    "connect helo mail rcpt data header+ eoh body eom close"
+check_eq "plain: body sha256" \
+    "$(q "SELECT body_sha256 FROM transactions WHERE session_id='$sid'")" \
+    "$(sha256_of 'line one\r\n.dot line\r\nlast\r\n')"
+check_eq "plain: body size" \
+    "$(q "SELECT body_size FROM transactions WHERE session_id='$sid'")" "27"
+qid=$(sed -n 's/.*queued as \([0-9A-F]*\).*/\1/p' <<< "$out")
+check_eq "plain: queue id as Postfix told the client" \
+    "$(q "SELECT queue_id FROM transactions WHERE session_id='$sid'")" "$qid"
+check_eq "plain: session row" \
+    "$(q "SELECT client_addr, client_family, helo, n_transactions,
+          n_messages, close_reason FROM sessions WHERE session_id='$sid'")" \
+    "127.0.0.1|inet|plain.example|1|1|closed after eom"
+check_eq "plain: messages view" \
+    "$(q "SELECT sender, recipients, outcome FROM messages
+          WHERE session_id='$sid'")" \
+    "alice@example.com|bob@example.org|accepted"
+check_match "plain: transcript view readable" \
+    "$(q "SELECT group_concat(text, ' / ') FROM transcript
+          WHERE session_id='$sid'")" \
+    "^connect from localhost\[127\.0\.0\.1\]:$port .* / HELO plain\.example / MAIL FROM:<alice@example\.com> / RCPT TO:<bob@example\.org> / DATA / Subject: plain / .* / end of message queue_id=$qid / close: closed after eom"
+check_eq "plain: no auth, failures unknown" \
+    "$(q "SELECT coalesce(auth_type,'NULL'), coalesce(auth_user,'NULL'),
+          coalesce(auth_failures,'NULL') FROM sessions
+          WHERE session_id='$sid'")" "NULL|NULL|NULL"
+check_eq "plain: requested macros arrived (none missing at connect)" \
+    "$(q "SELECT coalesce(connect_missing, '') FROM sessions
+          WHERE session_id='$sid'")" ""
+check_eq "plain: every event keyed once" \
+    "$(q "SELECT count(*), count(DISTINCT seq), min(seq), max(seq)
+          FROM events WHERE session_id='$sid'")" \
+    "$(q "SELECT count(*), count(*), 1, count(*) FROM events
+          WHERE session_id='$sid'")"
+
+echo "# 2. two messages and an RSET in one connection (case C01)"
+out=$(dialog <<'S'
+send EHLO reuse.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: first\r\nX-First: 1\r\n\r\nbody one\r\n.\r\n
+reply
+expect 250
+send MAIL FROM:<carol@example.com>
+send RCPT TO:<dave@example.org>
+send RSET
+send RSET
+send MAIL FROM:<erin@example.com>
+send RCPT TO:<frank@example.org>
+send DATA
+raw Subject: third\r\n\r\nbody three\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "reuse: three transactions, states" \
+    "$(q "SELECT group_concat(txn_no || ':' || state || ':' || sender, ' ')
+          FROM (SELECT * FROM transactions WHERE session_id='$sid'
+          ORDER BY txn_no)")" \
+    "1:completed:alice@example.com 2:aborted:carol@example.com 3:completed:erin@example.com"
+check_eq "reuse: aborted transaction has its recipient, no headers, no body" \
+    "$(q "SELECT n_recipients, n_headers, coalesce(body_size, 'NULL'),
+          (SELECT group_concat(recipient) FROM recipients r
+           WHERE r.session_id=t.session_id AND r.txn_no=t.txn_no)
+          FROM transactions t WHERE session_id='$sid' AND txn_no=2")" \
+    "1|0|NULL|dave@example.org"
+check_eq "reuse: third message carries only its own recipient" \
+    "$(q "SELECT group_concat(recipient) FROM recipients
+          WHERE session_id='$sid' AND txn_no=3")" "frank@example.org"
+check_eq "reuse: third message has none of the first one's headers" \
+    "$(q "SELECT count(*) FROM headers WHERE session_id='$sid' AND txn_no=3
+          AND name_text IN ('X-First')")" "0"
+check_eq "reuse: first message's header kept with it" \
+    "$(q "SELECT count(*) FROM headers WHERE session_id='$sid' AND txn_no=1
+          AND name_text = 'X-First'")" "1"
+check_eq "reuse: one abort event only (second RSET is a no-op)" \
+    "$(q "SELECT count(*) FROM events WHERE session_id='$sid'
+          AND stage='abort'")" "1"
+check_eq "reuse: connection data survives the abort" \
+    "$(q "SELECT helo, n_transactions, n_messages FROM sessions
+          WHERE session_id='$sid'")" "reuse.example|3|2"
+
+echo "# 3. STARTTLS and EHLO again (case C10)"
+out=$(dialog <<'S'
+send EHLO first.example
+starttls
+send EHLO second.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: tls\r\n\r\nsecret\r\n.\r\n
+reply
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "tls: both HELOs in order, TLS between" \
+    "$(q "SELECT group_concat(CASE stage WHEN 'tls' THEN 'TLS' ELSE text END,
+          ' / ') FROM (SELECT stage, text FROM events WHERE session_id='$sid'
+          AND stage IN ('helo','tls') ORDER BY seq)")" \
+    "HELO first.example / TLS / HELO second.example"
+check_eq "tls: session keeps the second HELO, count 2" \
+    "$(q "SELECT helo, helo_count FROM sessions WHERE session_id='$sid'")" \
+    "second.example|2"
+check_match "tls: version and cipher stored" \
+    "$(q "SELECT version, cipher, cipher_bits FROM tls_results
+          WHERE session_id='$sid'")" '^TLSv1\.[23]\|[A-Z0-9_-]+\|(128|256)$'
+check_match "tls: session shows the TLS version" \
+    "$(q "SELECT tls_version FROM sessions WHERE session_id='$sid'")" \
+    '^TLSv1\.[23]$'
+check_eq "tls: one TLS result (recorded once, not per stage)" \
+    "$(q "SELECT count(*) FROM tls_results WHERE session_id='$sid'")" "1"
+
+echo "# 3b. TLS handshake abandoned: session closed, no TLS row"
+out=$(dialog <<'S'
+send EHLO tlsdrop.example
+send STARTTLS
+expect 220
+drop
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "tls-drop: no TLS result, no transactions" \
+    "$(q "SELECT (SELECT count(*) FROM tls_results WHERE session_id='$sid'),
+          n_transactions, coalesce(tls_version, 'NULL') FROM sessions
+          WHERE session_id='$sid'")" "0|0|NULL"
+
+echo "# 4. AUTH PLAIN and LOGIN through Dovecot (case C09)"
+for mech in PLAIN LOGIN; do
+    out=$(h_swaks --ehlo "auth-$mech.example" --from alice@example.com \
+        --to bob@example.org -a "$mech" --auth-user alice@example.com \
+        --auth-password alicepw </dev/null 2>&1)
+    sid=
+    for ((i = 0; i < 100; i++)); do
+        sid=$(q "SELECT session_id FROM sessions WHERE helo='auth-$mech.example'
+                 AND ended_us IS NOT NULL")
+        [ -n "$sid" ] && break
+        sleep 0.1
+    done
+    check_eq "auth $mech: mechanism and user stored" \
+        "$(q "SELECT mechanism, authen FROM auth_results
+              WHERE session_id='$sid'")" "$mech|alice@example.com"
+    check_eq "auth $mech: transaction carries the AUTH user" \
+        "$(q "SELECT auth_type, auth_user FROM transactions
+              WHERE session_id='$sid'")" "$mech|alice@example.com"
+done
+
+echo "# 4b. failed AUTH then good AUTH, MAIL with AUTH=<> (case C09)"
+out=$(dialog <<'S'
+send EHLO authfail.example
+authplain alice@example.com wrongpassword
+expect 535
+authplain alice@example.com alicepw
+expect 235
+send MAIL FROM:<alice@example.com> AUTH=<>
+expect 250
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: auth\r\n\r\nx\r\n.\r\n
+reply
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: auth2\r\n\r\ny\r\n.\r\n
+reply
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "auth-fail: both transactions carry the user" \
+    "$(q "SELECT group_concat(auth_user, ',') FROM transactions
+          WHERE session_id='$sid'")" "alice@example.com,alice@example.com"
+check_eq "auth-fail: AUTH=<> kept as an ESMTP parameter" \
+    "$(q "SELECT keyword, value_text FROM esmtp_params
+          WHERE session_id='$sid' AND txn_no=1 AND rcpt_no=0")" "AUTH|<>"
+check_eq "auth-fail: failures not claimed as zero" \
+    "$(q "SELECT coalesce(auth_failures, 'NULL') FROM sessions
+          WHERE session_id='$sid'")" "NULL"
+
+echo "# 5. unknown commands and garbage lines (case C26)"
+long=$(printf 'Z%.0s' $(seq 1 2000))
+out=$(dialog <<S
+send EHLO unknown.example
+send XYZZY plugh
+send $long
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: after unknown\r\n\r\nx\r\n.\r\n
+reply
+expect 250
+send \\x01\\x02\\x1b[31m binary
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "unknown: XYZZY recorded as Postfix passes it (verb only)" \
+    "$(q "SELECT text FROM events WHERE session_id='$sid' AND stage='unknown'
+          ORDER BY seq LIMIT 1")" "unknown command: XYZZY"
+check_eq "unknown: 2000-byte verb stored whole" \
+    "$(q "SELECT length(arg) FROM events WHERE session_id='$sid'
+          AND stage='unknown' ORDER BY seq LIMIT 1 OFFSET 1")" "2000"
+check_eq "unknown: no raw control bytes in stored text" \
+    "$(q "SELECT count(*) FROM events WHERE session_id='$sid'
+          AND (instr(text, char(27)) OR instr(text, char(1)))")" "0"
+check_eq "unknown: client never got 2xx for them" \
+    "$(grep -cE '^2[0-9][0-9] .*(XYZZY|plugh|ZZZZ)' <<< "$out")" "0"
+check_eq "unknown: counted in the session" \
+    "$(q "SELECT n_unknown FROM sessions WHERE session_id='$sid'")" "2"
+check_eq "unknown: the message after them still completed" \
+    "$(q "SELECT state FROM transactions WHERE session_id='$sid'")" "completed"
+check_eq "unknown: Postfix drops a control-byte line; session closed" \
+    "$(q "SELECT close_reason FROM sessions WHERE session_id='$sid'")" \
+    "closed after eom"
+
+echo "# 6. a recipient Postfix rejects (SMFIP_RCPT_REJ)"
+out=$(dialog <<'S'
+send EHLO rcptrej.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<rejected@example.org>
+expect 550
+send RCPT TO:<bob@example.org>
+expect 250
+send DATA
+raw Subject: one rejected\r\n\r\nx\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "rcpt-rej: stored as rejected with the MTA's status and reply" \
+    "$(q "SELECT rcpt_no, recipient, accepted, mta_status, mta_reply
+          FROM recipients WHERE session_id='$sid' ORDER BY rcpt_no")" \
+    "1|rejected@example.org|0|5.1.1|Recipient address rejected: No such user here
+2|bob@example.org|1||"
+check_eq "rcpt-rej: transaction went on" \
+    "$(q "SELECT state, n_recipients, n_rejected FROM transactions
+          WHERE session_id='$sid'")" "completed|2|1"
+check_eq "rcpt-rej: rejected_recipients view" \
+    "$(q "SELECT recipient, mta_status FROM rejected_recipients
+          WHERE session_id='$sid'")" "rejected@example.org|5.1.1"
+
+echo "# 7. the client drops the connection in DATA (case C14)"
+out=$(dialog <<'S'
+send EHLO drop.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+expect 354
+raw From: alice@example.com\r\nSubject: partial\r\nX-Hdr: 3\r\n
+sleep 0.2
+drop
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "drop: transaction aborted after DATA" \
+    "$(q "SELECT state, last_stage FROM transactions
+          WHERE session_id='$sid'")" "aborted|data"
+check_eq "drop: session closed, lost in DATA" \
+    "$(q "SELECT close_reason, n_messages FROM sessions
+          WHERE session_id='$sid'")" "lost connection in DATA|0"
+check_eq "drop: events end data, abort, close" \
+    "$(stages "$sid")" "connect helo mail rcpt data abort close"
+
+echo "# 8. 8-bit header bytes and a NUL in the body, stored byte-exact"
+out=$(dialog <<'S'
+send EHLO eightbit.example
+send MAIL FROM:<alice@example.com> BODY=8BITMIME
+send RCPT TO:<bob@example.org>
+send DATA
+raw X-Eight: caf\xc3\xa9 \xff\xfe end\r\nSubject: nul\r\n\r\na\x00b\r\n\xe9t\xe9\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "8bit: header value bytes exact (hex)" \
+    "$(q "SELECT hex(value) FROM headers WHERE session_id='$sid'
+          AND name_text='X-Eight'")" \
+    "$(printf ' caf\xc3\xa9 \xff\xfe end' | od -An -tx1 | tr -d ' \n' |
+       tr 'a-f' 'A-F')"
+check_eq "8bit: readable copy escapes what is not UTF-8" \
+    "$(q "SELECT value_text FROM headers WHERE session_id='$sid'
+          AND name_text='X-Eight'")" ' café \xff\xfe end'
+check_eq "8bit: body with NUL hashed exactly" \
+    "$(q "SELECT body_size, body_sha256 FROM transactions
+          WHERE session_id='$sid'")" \
+    "10|$(sha256_of 'a\x00b\r\n\xe9t\xe9\r\n')"
+
+sw_summary
