@@ -324,6 +324,15 @@ field_cstr(const struct sw_field *f, char *tmp, size_t tmpsize)
 
 #define FIND(r, k)	sw_record_find((r), (k))
 
+/* field_is - is a bytes field exactly this string? */
+
+static int
+field_is(const struct sw_field *f, const char *s)
+{
+	return f != NULL && f->f_type == SW_V_BYTES &&
+	    f->f_len == strlen(s) && memcmp(f->f_data, s, f->f_len) == 0;
+}
+
 /* store_open - open or create the database and prepare everything */
 
 struct store *
@@ -695,12 +704,10 @@ ensure_txn(struct store *st, const struct sw_record *r)
 static const char *
 name_status(const struct sw_record *r)
 {
-	const struct sw_field *f = FIND(r, SW_K_CLIENT_NAME);
 	char	 tmp[256];
 	const char *host;
 
-	if (f != NULL && f->f_type == SW_V_BYTES && f->f_len == 7 &&
-	    memcmp(f->f_data, "unknown", 7) == 0)
+	if (field_is(FIND(r, SW_K_CLIENT_NAME), "unknown"))
 		return "unknown";
 	host = field_cstr(FIND(r, SW_K_CLIENT_HOST), tmp, sizeof tmp);
 	if (host == NULL || *host == '\0' || strcmp(host, "unknown") == 0)
@@ -723,8 +730,22 @@ put_connect(struct store *st, const struct sw_record *r)
 	bind_text(s, 3, st->utc);
 	bind_field_text(s, 4, FIND(r, SW_K_CLIENT_HOST));
 	bind_field_text(s, 5, FIND(r, SW_K_CLIENT_FAMILY));
-	bind_field_text(s, 6, FIND(r, SW_K_CLIENT_ADDR));
-	bind_field_int(s, 7, FIND(r, SW_K_CLIENT_PORT));
+	/*
+	 * A client gone before the MTA looked at it arrives as family
+	 * unknown, address "unknown", port 0: that is no address at all.
+	 */
+	if (field_is(FIND(r, SW_K_CLIENT_FAMILY), "unknown")) {
+		const struct sw_field *a = FIND(r, SW_K_CLIENT_ADDR);
+		const struct sw_field *p = FIND(r, SW_K_CLIENT_PORT);
+
+		if (a != NULL && !field_is(a, "unknown"))
+			bind_field_text(s, 6, a);
+		if (p != NULL && !(p->f_type == SW_V_INT && p->f_int == 0))
+			bind_field_int(s, 7, p);
+	} else {
+		bind_field_text(s, 6, FIND(r, SW_K_CLIENT_ADDR));
+		bind_field_int(s, 7, FIND(r, SW_K_CLIENT_PORT));
+	}
 	bind_field_text(s, 8, FIND(r, SW_K_CLIENT_NAME));
 	bind_field_text(s, 9, FIND(r, SW_K_CLIENT_PTR));
 	bind_text(s, 10, name_status(r));

@@ -107,7 +107,7 @@ q() {
 
 # dialog - run smtpdialog.py against the private Postfix (script on stdin)
 dialog() {
-    timeout 120 python3 "$SW_TESTS_DIR/smtpdialog.py" "$H_PORT"
+    timeout 120 python3 "$SW_TESTS_DIR/smtpdialog.py" "$H_PORT" "$@"
 }
 
 # wait_session PORT - session id of the client on PORT once it is closed

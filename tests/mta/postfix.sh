@@ -360,4 +360,241 @@ check_eq "8bit: body with NUL hashed exactly" \
           WHERE session_id='$sid'")" \
     "10|$(sha256_of 'a\x00b\r\n\xe9t\xe9\r\n')"
 
+echo "# C03. null reverse-path, plain and after AUTH"
+out=$(dialog <<'S'
+send EHLO nullsender.example
+send MAIL FROM:<>
+expect 250
+send RCPT TO:<postmaster@example.org>
+send DATA
+raw From: Mail Delivery System <MAILER-DAEMON@mx.example.net>\r\nSubject: bounce\r\n\r\nreport\r\n.\r\n
+reply
+expect 250
+authplain alice@example.com alicepw
+send MAIL FROM:<>
+send RCPT TO:<postmaster@example.org>
+send DATA
+raw Subject: bounce 2\r\n\r\nreport\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "C03: null sender kept apart from unknown" \
+    "$(q "SELECT group_concat(quote(sender) || ',' || is_null_sender || ','
+          || quote(sender_domain) || ',' || state, ' ') FROM (SELECT *
+          FROM transactions WHERE session_id='$sid' ORDER BY txn_no)")" \
+    "'',1,NULL,completed '',1,NULL,completed"
+check_eq "C03: messages view shows <>" \
+    "$(q "SELECT group_concat(sender, ' ') FROM messages
+          WHERE session_id='$sid'")" "<> <>"
+check_eq "C03: AUTH fields stored with the null sender" \
+    "$(q "SELECT coalesce(auth_user, 'NULL') FROM transactions
+          WHERE session_id='$sid' ORDER BY txn_no")" \
+    "NULL
+alice@example.com"
+
+echo "# C04. a body of many chunks, with a CRLF across a chunk boundary"
+python3 - "$WORK/big.eml" "$WORK/big.body" <<'PY'
+import sys
+# 1,048,583 bytes of body: sixteen 65,535-byte chunks and a remainder,
+# with lines that end on and straddle the 65,535-byte marks.
+size = 1048583
+body = bytearray()
+while len(body) < size:
+    body += b"x" * 76 + b"\r\n"
+body = body[:size - 2] + b"\r\n"
+cr = 3 * 65535 - 1          # CR last byte of chunk 3, LF first of chunk 4
+body[cr - 4:cr] = b"yyyy"
+body[cr] = 0x0d
+body[cr + 1] = 0x0a
+open(sys.argv[2], "wb").write(body)
+# Dot-stuff for the wire (no line here starts with a dot) and end it.
+open(sys.argv[1], "wb").write(b"Subject: big\r\n\r\n" + bytes(body) +
+                              b".\r\n")
+PY
+out=$(dialog <<S
+send EHLO bigbody.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+rawfile $WORK/big.eml
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "C04: body size and sha256 over all chunks" \
+    "$(q "SELECT body_size, body_sha256 FROM transactions
+          WHERE session_id='$sid'")" \
+    "1048583|$(sha256sum < "$WORK/big.body" | cut -d' ' -f1)"
+check_match "C04: arrived in several chunks" \
+    "$(q "SELECT body_chunks FROM transactions WHERE session_id='$sid'")" \
+    '^([2-9]|[1-9][0-9]+)$'
+
+echo "# C06. headers with empty values"
+out=$(dialog <<'S'
+send EHLO emptyhdr.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw From: Sender <sender@example.com>\r\nX-Empty:\r\nX-Blank:   \r\nSubject:\r\n\r\nx\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "C06: empty headers present, values exact" \
+    "$(q "SELECT group_concat(name_text || '=' || hex(value) || '/' ||
+          value_len, ' ') FROM (SELECT * FROM headers WHERE session_id='$sid'
+          AND name_text IN ('X-Empty', 'X-Blank', 'Subject')
+          ORDER BY position)")" \
+    "X-Empty=/0 X-Blank=202020/3 Subject=/0"
+
+echo "# C08. macros: queue id from its first stage, no \"(null)\" stored"
+check_eq "C08: every completed message has its queue id" \
+    "$(q "SELECT count(*) FROM transactions WHERE state='completed'
+          AND queue_id IS NULL")" "0"
+check_eq "C08: no (null) text anywhere" \
+    "$(q "SELECT count(*) FROM events WHERE text LIKE '%(null)%'")" "0"
+check_eq "C08: queue id missing at MAIL is not an error in the log" \
+    "$(grep -c 'missing.*\bi\b.*mail' "$SW_DIR/log/milter.log")" "0"
+
+echo "# C11. several ESMTP parameters on MAIL and RCPT, in order"
+out=$(dialog <<'S'
+send EHLO params.example
+send MAIL FROM:<sender@example.com> SIZE=2048 BODY=8BITMIME RET=HDRS ENVID=QQ314159 AUTH=<>
+expect 250
+send RCPT TO:<user@example.org> NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;user@example.net
+expect 250
+send RSET
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "C11: MAIL has five parameters, in order" \
+    "$(q "SELECT group_concat(keyword || '=' || coalesce(value_text, ''), ' ')
+          FROM (SELECT * FROM esmtp_params WHERE session_id='$sid'
+          AND rcpt_no=0 ORDER BY position)")" \
+    "SIZE=2048 BODY=8BITMIME RET=HDRS ENVID=QQ314159 AUTH=<>"
+check_eq "C11: RCPT has two, split on the first = only" \
+    "$(q "SELECT group_concat(keyword || '=' || coalesce(value_text, ''), ' ')
+          FROM (SELECT * FROM esmtp_params WHERE session_id='$sid'
+          AND rcpt_no=1 ORDER BY position)")" \
+    "NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;user@example.net"
+
+echo "# C13. a client that resets right after connecting"
+since=$(($(date +%s%6N) - 1000))
+out=$(dialog --no-banner <<'S'
+drop
+S
+)
+port=$(session_port <<< "$out")
+for ((i = 0; i < 100; i++)); do
+    row=$(q "SELECT quote(client_addr), quote(client_port), client_family,
+             name_status, n_transactions, close_reason FROM sessions
+             WHERE started_us > $since AND helo IS NULL
+             AND ended_us IS NOT NULL")
+    [ -n "$row" ] && break
+    sleep 0.1
+done
+# Whether Postfix saw the peer address before the reset is a race; both
+# outcomes must be stored faithfully.
+check_match "C13: one session, no transactions, closed after connect" \
+    "$row" "^(NULL\|NULL\|unknown\|unknown|'127\.0\.0\.1'\|$port\|inet\|resolved)\|0\|closed after connect$"
+
+echo "# C20. folded headers stored verbatim"
+out=$(dialog <<'S'
+send EHLO folded.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: first part of a rather long subject\r\n\tsecond part\r\n third part\r\nTo: a@example.com,\r\n  b@example.com\r\n\r\nx\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "C20: line breaks and continuation whitespace kept" \
+    "$(q "SELECT value_text FROM headers WHERE session_id='$sid'
+          AND name_text='Subject'")" \
+    ' first part of a rather long subject\n\tsecond part\n third part'
+check_eq "C20: second folded header too" \
+    "$(q "SELECT value_text FROM headers WHERE session_id='$sid'
+          AND name_text='To'")" ' a@example.com,\n  b@example.com'
+
+echo "# C25. messages with no body"
+out=$(dialog <<'S'
+send EHLO nobody.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: headers only\r\n.\r\n
+reply
+expect 250
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: blank line then end\r\n\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+empty=$(sha256_of '')
+check_eq "C25: both completed with an empty body" \
+    "$(q "SELECT group_concat(state || ',' || body_size || ',' ||
+          body_sha256, ' ') FROM (SELECT * FROM transactions
+          WHERE session_id='$sid' ORDER BY txn_no)")" \
+    "completed,0,$empty completed,0,$empty"
+check_eq "C25: headers, eoh, eom with no body chunk" \
+    "$(stages "$sid" 1 | squash)" "mail rcpt data header+ eoh body eom"
+
+echo "# C17. non-milter bytes on the sockets"
+python3 - "$SW_MILTER_SOCK" "$SW_DAEMON_SOCK" <<'PY'
+import socket, sys, struct
+for path, payloads in ((sys.argv[1], [b"GET / HTTP/1.0\r\n\r\n",
+                                      b"\x16\x03\x01\x00\xa5\x01\x00",
+                                      struct.pack(">I", 0xffffffff)]),
+                       (sys.argv[2], [b"GET / HTTP/1.0\r\n\r\n",
+                                      struct.pack(">I", 0),
+                                      struct.pack(">I", 0xffffffff),
+                                      struct.pack(">I", 100) + b"x" * 10])):
+    for p in payloads:
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        s.connect(path)
+        s.sendall(p)
+        try:
+            s.recv(100)
+        except OSError:
+            pass
+        s.close()
+PY
+out=$(dialog <<'S'
+send EHLO aftergarbage.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: still here\r\n\r\nx\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "C17: both programs serve on after garbage" \
+    "$(q "SELECT state FROM transactions WHERE session_id='$sid'")" \
+    "completed"
+check_match "C17: daemon named the bad frames" \
+    "$(grep -c 'frame length out of bounds\|batch does not decode' \
+       "$SW_DIR/log/daemon.log")" '^[1-9]'
+kill -0 "$SW_MILTER_PID" && kill -0 "$SW_DAEMON_PID" &&
+    pass "C17: neither process died" || fail "C17: a process died"
+
 sw_summary

@@ -4,12 +4,13 @@
 # provoke what ordinary clients never send (NUL bytes, 8-bit headers,
 # unknown verbs, a connection dropped in the middle of DATA).
 #
-# Usage: smtpdialog.py PORT < script
+# Usage: smtpdialog.py PORT [--no-banner] < script
 # Prints "port N" (the client's own port, to find the session in the
 # database), then every reply.  Script lines (escapes like \xNN, \r, \n,
 # \t, \\ are decoded to raw bytes):
 #   send TEXT        send TEXT + CRLF and read the reply
 #   raw TEXT         send TEXT as is, read nothing
+#   rawfile PATH     send the bytes of a file as is, read nothing
 #   reply            read one reply
 #   expect NNN       the last reply must have code NNN (else exit 1)
 #   starttls         send STARTTLS, expect 220, start TLS (no verification)
@@ -51,7 +52,9 @@ def main():
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     print("port %d" % sock.getsockname()[1], flush=True)
     f = sock.makefile("rb")
-    code, _ = read_reply(f)
+    code = 0
+    if "--no-banner" not in sys.argv[2:]:
+        code, _ = read_reply(f)
     for line in sys.stdin.read().splitlines():
         line = line.strip("\n")
         if not line.strip() or line.lstrip().startswith("#"):
@@ -62,6 +65,9 @@ def main():
             code, _ = read_reply(f)
         elif verb == "raw":
             sock.sendall(decode(arg))
+        elif verb == "rawfile":
+            with open(arg, "rb") as data:
+                sock.sendall(data.read())
         elif verb == "reply":
             code, _ = read_reply(f)
         elif verb == "expect":
