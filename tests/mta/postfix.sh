@@ -597,4 +597,77 @@ check_match "C17: daemon named the bad frames" \
 kill -0 "$SW_MILTER_PID" && kill -0 "$SW_DAEMON_PID" &&
     pass "C17: neither process died" || fail "C17: a process died"
 
+# simple_message HELO - one ordinary message; prints the client port
+simple_message() {
+    dialog <<S | session_port
+send EHLO $1
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: $1\r\n\r\nx\r\n.\r\n
+reply
+quit
+S
+}
+
+echo "# daemon stopped and started again: queued records arrive"
+sw_stop_daemon
+check_eq "daemon: SIGTERM exits 0" "$?" "0"
+port=$(simple_message daemon-away.example)
+sleep 0.5
+sw_start_daemon
+sid=$(wait_session "$port")
+check_eq "daemon: session sent while it was away is stored" \
+    "$(q "SELECT state FROM transactions WHERE session_id='$sid'")" \
+    "completed"
+check_match "daemon: the milter said the daemon was unreachable" \
+    "$(grep -c 'daemon-unreachable\|daemon-error' "$SW_DIR/log/milter.log")" \
+    '^[1-9]'
+
+echo "# C30. milter socket life cycle"
+kill -KILL "$SW_MILTER_PID"
+wait "$SW_MILTER_PID" 2>/dev/null
+SW_MILTER_PID=
+[ -S "$SW_MILTER_SOCK" ] && pass "C30: SIGKILL leaves a stale socket" ||
+    fail "C30: no stale socket after SIGKILL"
+sw_start_milter && pass "C30: restart replaces the stale socket" ||
+    fail "C30: restart over a stale socket failed"
+sid=$(wait_session "$(simple_message after-restart.example)")
+check_eq "C30: Postfix reaches the restarted milter without a reload" \
+    "$(q "SELECT state FROM transactions WHERE session_id='$sid'")" \
+    "completed"
+"$SW_MILTER_BIN" -f -c "$SW_CONF" </dev/null >"$WORK/second.log" 2>&1
+check_eq "C30: a second instance refuses to start" "$?" "69"
+check_match "C30: and says why" "$(cat "$WORK/second.log")" \
+    "in use by a running instance"
+check_eq "C30: socket mode and owner" \
+    "$(stat -c '%a %U %G' "$SW_MILTER_SOCK")" "660 nobody postfix"
+sid=$(wait_session "$(simple_message after-second.example)")
+check_eq "C30: the first instance still serves" \
+    "$(q "SELECT state FROM transactions WHERE session_id='$sid'")" \
+    "completed"
+echo "not a socket" > "$WORK/plain-file"
+sed "s|^milter_socket = .*|milter_socket = \"unix:$WORK/plain-file\"|" \
+    "$SW_CONF" > "$WORK/plain-file.conf"
+"$SW_MILTER_BIN" -f -c "$WORK/plain-file.conf" </dev/null \
+    >"$WORK/plain-file.log" 2>&1
+check_eq "C30: a regular file at the socket path is an error" "$?" "69"
+check_eq "C30: and is left alone" "$(cat "$WORK/plain-file")" "not a socket"
+
+echo "# configuration errors name file, line and reason"
+printf '# test\nlog_level = "info"\nmax_header_bytes = 10\n' > "$WORK/bad.conf"
+for prog in "$SW_MILTER_BIN" "$SW_DAEMON_BIN"; do
+    err=$("$prog" -n -c "$WORK/bad.conf" 2>&1)
+    rc=$?
+    check_eq "config: $(basename "$prog") -n exits 78" "$rc" "78"
+    check_eq "config: $(basename "$prog") names file:line: reason" "$err" \
+        "$WORK/bad.conf:3: max_header_bytes = 10 is out of range 64..1048576"
+done
+printf 'log_level = "info"\nno_such_key = 1\n' > "$WORK/unknown.conf"
+err=$("$SW_DAEMON_BIN" -n -c "$WORK/unknown.conf" 2>&1)
+check_match "config: unknown key named with its line" "$err" \
+    "unknown.conf:2: .*no_such_key"
+"$SW_DAEMON_BIN" -n -c "$SW_CONF" >/dev/null 2>&1
+check_eq "config: the test configuration checks clean" "$?" "0"
+
 sw_summary
