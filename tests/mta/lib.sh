@@ -47,7 +47,7 @@ database = "$SW_DB"
 spool_dir = "$SW_DIR/spool"
 user = "nobody"
 group = "postfix"
-log_level = "debug"
+log_level = "${SW_LOG_LEVEL:-debug}"
 max_header_bytes = ${SW_MAX_HEADER_BYTES:-65536}
 CONF
     export SW_DIR SW_CONF SW_DB SW_MILTER_SOCK SW_DAEMON_SOCK SW_MILTER_CONN
