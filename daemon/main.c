@@ -36,6 +36,7 @@
 #include <msgpack.h>
 
 #include "store.h"
+#include "sw_cli.h"
 #include "sw_config.h"
 #include "sw_log.h"
 #include "sw_record.h"
@@ -64,22 +65,6 @@ static size_t	nclients;
 static uid_t	own_uid;
 static gid_t	allowed_gid;
 static uint64_t	stat_records, stat_duplicates, stat_batches;
-
-static void	usage(int) SW_NORETURN;
-
-static void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: smtpwardend [-fhnvV] [-c file]\n"
-	    "  -c file  configuration file (default %s)\n"
-	    "  -f       stay in the foreground and log to stderr\n"
-	    "  -n       check the configuration, report problems, exit\n"
-	    "  -v       log at debug level\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       this help\n", sw_config_default_file());
-	exit(status);
-}
 
 static void
 on_signal(int sig)
@@ -429,54 +414,16 @@ main(int argc, char **argv)
 	struct sw_config cfg;
 	struct sigaction sa;
 	struct store *st;
-	const char *file = sw_config_default_file();
 	char	 err[4096];
 	uid_t	 uid;
 	gid_t	 gid;
-	int	 ch, foreground = 0, check = 0, verbose = 0, lfd;
+	struct sw_cli cli;
+	int	 foreground, lfd;
 
-	while ((ch = getopt(argc, argv, "c:fhnvV")) != -1) {
-		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'h':
-			usage(0);
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'V':
-			printf("smtpwardend %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc)
-		usage(2);
-
-	if (sw_config_load(&cfg, file, err, sizeof err) < 0) {
-		fputs(err, stderr);
-		return SW_EX_CONFIG;
-	}
-	if (sw_lookup_owner(cfg.c_user, cfg.c_group, &uid, &gid, err,
-	    sizeof err) < 0) {
-		fprintf(stderr, "%s: %s\n", file, err);
-		return SW_EX_CONFIG;
-	}
-	if (check) {
-		printf("%s: configuration is valid\n", file);
-		return 0;
-	}
-
-	sw_log_open("smtpwardend", foreground);
-	sw_log_set_level(verbose ? LOG_DEBUG : cfg.c_log_level);
+	sw_cli_start(&cli, "smtpwardend", argc, argv, &cfg);
+	uid = cli.cl_uid;
+	gid = cli.cl_gid;
+	foreground = cli.cl_foreground;
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;

@@ -91,7 +91,7 @@ log_emit(int level, uint64_t session, const char *fmt, va_list ap)
 	if (session != 0)
 		sw_format_id(session, id);
 	else
-		strcpy(id, "-");
+		snprintf(id, sizeof id, "-");
 	n = snprintf(line, sizeof line, "%s ", id);
 	if (n > 0 && (size_t)n < sizeof line)
 		vsnprintf(line + n, sizeof line - n, fmt, ap);

@@ -28,30 +28,13 @@
 #include "callbacks.h"
 #include "session.h"
 #include "shipper.h"
+#include "sw_cli.h"
 #include "sw_config.h"
 #include "sw_log.h"
 #include "sw_util.h"
 
 #define EX_UNAVAILABLE	69
 #define EX_OSERR	71
-
-static void	usage(int) SW_NORETURN;
-
-/* usage - print the synopsis and exit */
-
-static void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: smtpwarden-milter [-fhnvV] [-c file]\n"
-	    "  -c file  configuration file (default %s)\n"
-	    "  -f       stay in the foreground and log to stderr\n"
-	    "  -n       check the configuration, report problems, exit\n"
-	    "  -v       log at debug level\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       this help\n", sw_config_default_file());
-	exit(status);
-}
 
 /* unix_socket_path - the path of a unix: or local: milter socket */
 
@@ -71,54 +54,17 @@ int
 main(int argc, char **argv)
 {
 	struct sw_config cfg;
-	const char *file = sw_config_default_file(), *path;
+	const char *path;
 	char	 err[4096];
 	uid_t	 uid;
 	gid_t	 gid;
-	int	 ch, foreground = 0, check = 0, verbose = 0;
+	struct sw_cli cli;
+	int	 foreground;
 
-	while ((ch = getopt(argc, argv, "c:fhnvV")) != -1) {
-		switch (ch) {
-		case 'c':
-			file = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'h':
-			usage(0);
-		case 'n':
-			check = 1;
-			break;
-		case 'v':
-			verbose = 1;
-			break;
-		case 'V':
-			printf("smtpwarden-milter %s\n", PACKAGE_VERSION);
-			return 0;
-		default:
-			usage(2);
-		}
-	}
-	if (optind != argc)
-		usage(2);
-
-	if (sw_config_load(&cfg, file, err, sizeof err) < 0) {
-		fputs(err, stderr);
-		return SW_EX_CONFIG;
-	}
-	if (sw_lookup_owner(cfg.c_user, cfg.c_group, &uid, &gid, err,
-	    sizeof err) < 0) {
-		fprintf(stderr, "%s: %s\n", file, err);
-		return SW_EX_CONFIG;
-	}
-	if (check) {
-		printf("%s: configuration is valid\n", file);
-		return 0;
-	}
-
-	sw_log_open("smtpwarden-milter", foreground);
-	sw_log_set_level(verbose ? LOG_DEBUG : cfg.c_log_level);
+	sw_cli_start(&cli, "smtpwarden-milter", argc, argv, &cfg);
+	uid = cli.cl_uid;
+	gid = cli.cl_gid;
+	foreground = cli.cl_foreground;
 	session_instance = sw_random_id();
 	session_max_header_bytes = cfg.c_max_header_bytes;
 

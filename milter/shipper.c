@@ -258,7 +258,7 @@ daemon_connect(void)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	strncpy(sun.sun_path, sh.socket_path, sizeof sun.sun_path - 1);
+	memcpy(sun.sun_path, sh.socket_path, strlen(sh.socket_path));
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {

@@ -146,7 +146,7 @@ add_params(struct sw_record *r, char **argv)
 static char *
 macro_key(SMFICTX *ctx, const char *const *macros, size_t n)
 {
-	size_t	 len = 1, i;
+	size_t	 len = 1, used = 0, i;
 	char	*key;
 
 	for (i = 0; i < n; i++) {
@@ -156,13 +156,15 @@ macro_key(SMFICTX *ctx, const char *const *macros, size_t n)
 	}
 	if ((key = malloc(len)) == NULL)
 		return NULL;
-	key[0] = '\0';
 	for (i = 0; i < n; i++) {
 		const char *v = smfi_getsymval(ctx, (char *)macros[i]);
+		size_t	 vlen = v ? strlen(v) : 0;
 
-		strncat(key, v ? v : "", len - strlen(key) - 1);
-		strncat(key, "\001", len - strlen(key) - 1);
+		memcpy(key + used, v ? v : "", vlen);
+		used += vlen;
+		key[used++] = '\001';
 	}
+	key[used] = '\0';
 	return key;
 }
 
