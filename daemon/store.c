@@ -53,6 +53,7 @@ enum stmt_id {
 	ST_EOM,
 	ST_ABORT,
 	ST_CLOSE,
+	ST_DECISION,
 	ST_BEGIN,
 	ST_COMMIT,
 	ST_ROLLBACK,
@@ -62,7 +63,8 @@ enum stmt_id {
 static const char *const stmt_sql[ST_MAX] = {
 	[ST_EVENT] = "INSERT OR IGNORE INTO events (instance_id, session_id,"
 	    " seq, time_us, time_utc, stage, txn_no, arg, text,"
-	    " missing_macros) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+	    " missing_macros, decision, rule) VALUES (?1, ?2, ?3, ?4, ?5, ?6,"
+	    " ?7, ?8, ?9, ?10, ?11, ?12)",
 	[ST_SESSION_ENSURE] = "INSERT OR IGNORE INTO sessions (session_id,"
 	    " instance_id, started_us, started_utc) VALUES (?1, ?2, ?3, ?4)",
 	[ST_CONNECT] = "UPDATE sessions SET started_us = ?2, started_utc = ?3,"
@@ -124,6 +126,9 @@ static const char *const stmt_sql[ST_MAX] = {
 	    " duration_us = ?4, close_reason = ?5, n_transactions = ?6,"
 	    " n_messages = ?7, n_recipients = ?8, n_unknown = ?9"
 	    " WHERE session_id = ?1",
+	[ST_DECISION] = "INSERT OR REPLACE INTO decisions (session_id, seq,"
+	    " position, time_us, time_utc, stage, txn_no, rule, action, mode,"
+	    " reply) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 	[ST_BEGIN] = "BEGIN IMMEDIATE",
 	[ST_COMMIT] = "COMMIT",
 	[ST_ROLLBACK] = "ROLLBACK",
@@ -580,9 +585,15 @@ event_text(const struct sw_record *r, struct buf *text, struct buf *raw)
 			buf_escaped(text, f->f_data, f->f_len);
 			buf_add(raw, f->f_data, f->f_len);
 		}
-		if ((f = FIND(r, SW_K_HEADER_CUT)) && f->f_int)
-			buf_printf(text, " [cut, %lld bytes in all]",
-			    (long long)FIND(r, SW_K_HEADER_LEN)->f_int);
+		/* The length may be missing from a record of another writer. */
+		if ((f = FIND(r, SW_K_HEADER_CUT)) && f->f_int) {
+			if ((f = FIND(r, SW_K_HEADER_LEN)) &&
+			    f->f_type == SW_V_INT)
+				buf_printf(text, " [cut, %lld bytes in all]",
+				    (long long)f->f_int);
+			else
+				buf_str(text, " [cut]");
+		}
 		break;
 	case SW_STAGE_EOH:
 		buf_str(text, "end of headers");
@@ -625,6 +636,91 @@ event_text(const struct sw_record *r, struct buf *text, struct buf *raw)
 	}
 }
 
+/*
+ * decision_at - the i-th decision of a record: its rule, action, mode
+ * and reply fields, which come in that order.  Returns the index after
+ * it, or 0 when there is none.
+ */
+static size_t
+decision_at(const struct sw_record *r, size_t from,
+    const struct sw_field *d[4])
+{
+	size_t	 i;
+
+	for (i = from; i < r->r_nfields; i++) {
+		if (r->r_fields[i].f_key != SW_K_RULE)
+			continue;
+		d[0] = &r->r_fields[i];
+		d[1] = d[2] = d[3] = NULL;
+		if (i + 1 < r->r_nfields &&
+		    r->r_fields[i + 1].f_key == SW_K_ACTION)
+			d[1] = &r->r_fields[i + 1];
+		if (i + 2 < r->r_nfields && r->r_fields[i + 2].f_key == SW_K_MODE)
+			d[2] = &r->r_fields[i + 2];
+		if (i + 3 < r->r_nfields &&
+		    r->r_fields[i + 3].f_key == SW_K_REPLY)
+			d[3] = &r->r_fields[i + 3];
+		return i + 1;
+	}
+	return 0;
+}
+
+/* bind_enforced - events.decision and .rule: the enforced answer */
+
+static void
+bind_enforced(sqlite3_stmt *s, const struct sw_record *r)
+{
+	static const char *const terminal[] = { "reject", "tempfail",
+	    "discard", "accept", "continue", NULL };
+	const struct sw_field *d[4];
+	size_t	 next = 0;
+	int	 i;
+
+	while ((next = decision_at(r, next, d)) != 0) {
+		if (d[1] == NULL || !field_is(d[2], "enforced"))
+			continue;
+		for (i = 0; terminal[i] != NULL; i++)
+			if (field_is(d[1], terminal[i]))
+				break;
+		if (terminal[i] == NULL)
+			continue;
+		bind_field_text(s, 11, d[1]);
+		bind_field_text(s, 12, d[0]);
+		return;
+	}
+}
+
+/* put_decisions - one row per decision the record carries */
+
+static int
+put_decisions(struct store *st, const struct sw_record *r)
+{
+	sqlite3_stmt *s = st->stmt[ST_DECISION];
+	const struct sw_field *d[4];
+	size_t	 next = 0;
+	int	 pos = 0;
+
+	while ((next = decision_at(r, next, d)) != 0) {
+		if (d[1] == NULL || d[2] == NULL)
+			continue;
+		bind_text(s, 1, st->session_hex);
+		sqlite3_bind_int64(s, 2, r->r_seq);
+		sqlite3_bind_int(s, 3, ++pos);
+		sqlite3_bind_int64(s, 4, r->r_time_us);
+		bind_text(s, 5, st->utc);
+		bind_text(s, 6, sw_stage_name(r->r_stage));
+		if (r->r_txn > 0)
+			sqlite3_bind_int64(s, 7, r->r_txn);
+		bind_field_text(s, 8, d[0]);
+		bind_field_text(s, 9, d[1]);
+		bind_field_text(s, 10, d[2]);
+		bind_field_text(s, 11, d[3]);
+		if (step(st, ST_DECISION) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 /* put_event - the transcript row; 1 if it was already there */
 
 static int
@@ -662,6 +758,7 @@ put_event(struct store *st, const struct sw_record *r)
 		sqlite3_bind_null(s, 8);
 	bind_text(s, 9, text.b_data ? text.b_data : "");
 	bind_text(s, 10, missing);
+	bind_enforced(s, r);
 	rc = step(st, ST_EVENT);
 	free(text.b_data);
 	free(raw.b_data);
@@ -1044,6 +1141,8 @@ store_put(struct store *st, const struct sw_record *r)
 	if ((rc = put_event(st, r)) != 0)
 		return rc;	/* -1 error, 1 stored before */
 	if (r->r_txn > 0 && ensure_txn(st, r) < 0)
+		return -1;
+	if (put_decisions(st, r) < 0)
 		return -1;
 
 	switch (r->r_stage) {

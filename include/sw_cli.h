@@ -3,8 +3,9 @@
  * -V, -h; loading the configuration they name; opening the log.
  *
  * DIAGNOSTICS: sw_cli_start() exits 78 (EX_CONFIG) on a bad file, after
- * printing "FILE:LINE: reason"; with -n it exits 0 when the file is
- * good.  A bad command line exits 2 with the usage.
+ * printing "FILE:LINE: reason"; with -n it prints that the file is good
+ * and returns with cl_check set, for the caller to check the rest and
+ * exit.  A bad command line exits 2 with the usage.
  * BUGS: none known.
  */
 #ifndef SW_CLI_H

@@ -39,6 +39,27 @@ struct sw_config {
 	long	 c_commit_interval_ms;
 	long	 c_busy_timeout_ms;
 	long	 c_shutdown_timeout_ms;
+	char	*c_rules;		/* rules file, "" for none */
+	long	 c_queue_high_water;	/* records; spool above this */
+	long	 c_spool_max_bytes;	/* 0: no limit */
+	int	 c_spool_policy;	/* enum sw_spool_policy */
+	int	 c_spool_fsync;		/* enum sw_spool_fsync */
+	int	 c_on_store_failure;	/* enum sw_store_failure */
+};
+
+/* Values of the choice keys, in the order config.c lists them. */
+enum sw_spool_policy {
+	SW_SPOOL_OUTAGE,	/* spool only while the daemon cannot take it */
+	SW_SPOOL_ALWAYS		/* every record passes through the spool */
+};
+enum sw_spool_fsync {
+	SW_FSYNC_ALWAYS,	/* after every write */
+	SW_FSYNC_CLOSE,		/* when a spool file is complete */
+	SW_FSYNC_NEVER
+};
+enum sw_store_failure {
+	SW_FAIL_TEMPFAIL,	/* answer 451 4.3.0 */
+	SW_FAIL_ACCEPT		/* let mail through, count what is lost */
 };
 
 /* The compiled-in path of smtpwarden.conf. */

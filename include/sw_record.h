@@ -112,6 +112,10 @@ enum sw_key {
 	SW_K_N_UNKNOWN,
 	SW_K_MISSING_MACRO,	/* repeated: requested but not sent */
 	SW_K_LOST_RECORDS,	/* records this session lost before this */
+	SW_K_RULE,		/* a policy decision: the rule's name, ... */
+	SW_K_ACTION,		/* ... its action, ... */
+	SW_K_MODE,		/* ... enforced, monitor or shadow, ... */
+	SW_K_REPLY,		/* ... and the reply or header it made */
 	SW_K_MAX
 };
 

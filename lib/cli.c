@@ -82,8 +82,9 @@ sw_cli_start(struct sw_cli *cl, const char *prog, int argc, char **argv,
 		exit(SW_EX_CONFIG);
 	}
 	if (cl->cl_check) {
+		/* The caller checks what else it reads, then exits. */
 		printf("%s: configuration is valid\n", cl->cl_file);
-		exit(0);
+		return;
 	}
 	sw_log_open(prog, cl->cl_foreground);
 	sw_log_set_level(cl->cl_verbose ? LOG_DEBUG : cfg->c_log_level);

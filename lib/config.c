@@ -43,7 +43,9 @@ enum key_type {
 	KEY_STRING,
 	KEY_INT,
 	KEY_MODE,		/* octal file mode as a string */
-	KEY_LEVEL		/* syslog level name */
+	KEY_LEVEL,		/* syslog level name */
+	KEY_CHOICE,		/* one word of ck_choices, stored as its index */
+	KEY_OPTSTRING		/* a string that may be empty */
 };
 
 struct config_key {
@@ -62,7 +64,10 @@ static const struct config_key config_keys[] = {
 	/*
 	 * Debian's Postfix runs smtpd chrooted in its queue directory, so
 	 * the default milter socket lives under it; main.cf then names it
-	 * relative to the chroot as unix:/smtpwarden/milter.sock.
+	 * relative to the chroot as unix:/smtpwarden/milter.sock
+	 * (contrib/postfix/main.cf.snippet).  Sendmail names the full path
+	 * in INPUT_MAIL_FILTER with F=T (contrib/sendmail/); the milter asks
+	 * either MTA for its macros itself.
 	 */
 	{ "milter_socket", KEY_STRING,
 	    "unix:" SW_POSTFIX_SPOOL "/smtpwarden/milter.sock", 0, 0, 0,
@@ -95,15 +100,44 @@ static const struct config_key config_keys[] = {
 	    OFF(c_busy_timeout_ms) },
 	{ "shutdown_timeout_ms", KEY_INT, NULL, 10000, 0, 600000,
 	    OFF(c_shutdown_timeout_ms) },
+	/* The policy rules file; empty means no rules. */
+	{ "rules", KEY_OPTSTRING, "", 0, 0, 0, OFF(c_rules) },
+	/* Spool and failure keys; enum orders are in sw_config.h. */
+	{ "queue_high_water", KEY_INT, NULL, 20000, 100, 10000000,
+	    OFF(c_queue_high_water) },
+	{ "spool_max_bytes", KEY_INT, NULL, 1073741824L, 0,
+	    1099511627776L, OFF(c_spool_max_bytes) },
+	{ "spool_policy", KEY_CHOICE, "outage", 0, 0, 0,
+	    OFF(c_spool_policy) },
+	{ "spool_fsync", KEY_CHOICE, "always", 0, 0, 0, OFF(c_spool_fsync) },
+	{ "on_store_failure", KEY_CHOICE, "tempfail", 0, 0, 0,
+	    OFF(c_on_store_failure) },
+};
+
+/* The words a KEY_CHOICE key takes; a value is stored as its index. */
+static const struct {
+	const char	*cc_name;
+	const char	*cc_words;	/* space-separated, enum order */
+} config_choices[] = {
+	{ "spool_policy", "outage always" },
+	{ "spool_fsync", "always close never" },
+	{ "on_store_failure", "tempfail accept" },
 };
 
 #define NKEYS	(sizeof config_keys / sizeof config_keys[0])
 
+/* Largest file read; smtpwarden.conf is a few kilobytes. */
+#define CONFIG_MAX_BYTES	(1024 * 1024)
+
 /* Where the error callback writes; config loading is single-threaded. */
 static char	*config_err;
 static size_t	 config_errsize;
+static const char *config_file;
 
 static const struct config_key *config_key_find(const char *);
+static int	config_read(const char *, char **, size_t *);
+static int	config_stops_word(int);
+static void	config_blank_comments(char *, size_t);
 
 /* config_error - libconfuse error callback: append "FILE:LINE: reason" */
 
@@ -118,12 +152,101 @@ config_error(cfg_t *cfg, const char *fmt, va_list ap)
 		return;
 	if (cfg != NULL && cfg->line > 0)
 		snprintf(config_err + used, config_errsize - used,
-		    "%s:%d: %s\n", cfg->filename ? cfg->filename : "?",
-		    cfg->line, reason);
+		    "%s:%d: %s\n", config_file, cfg->line, reason);
 	else
 		snprintf(config_err + used, config_errsize - used, "%s: %s\n",
-		    cfg != NULL && cfg->filename ? cfg->filename : "?",
-		    reason);
+		    config_file, reason);
+}
+
+/* config_read - the whole file into a NUL-terminated buffer; errno */
+
+static int
+config_read(const char *file, char **text, size_t *len)
+{
+	FILE	*fp;
+	char	*buf;
+	size_t	 n;
+	int	 saved;
+
+	if ((fp = fopen(file, "r")) == NULL)
+		return -1;
+	if ((buf = malloc(CONFIG_MAX_BYTES + 1)) == NULL) {
+		fclose(fp);
+		errno = ENOMEM;
+		return -1;
+	}
+	n = fread(buf, 1, CONFIG_MAX_BYTES + 1, fp);
+	if (ferror(fp) || n > CONFIG_MAX_BYTES) {
+		saved = ferror(fp) ? errno : EFBIG;
+		free(buf);
+		fclose(fp);
+		errno = saved;
+		return -1;
+	}
+	fclose(fp);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return 0;
+}
+
+/* config_stops_word - does c end an unquoted libconfuse word? */
+
+static int
+config_stops_word(int c)
+{
+	return c == '\0' || strchr(" #\"'\t\n\r={}()+,*", c) != NULL;
+}
+
+/*
+ * config_blank_comments - overwrite comments with spaces, keeping the
+ * newlines, so that libconfuse never lexes one.
+ *
+ * XXX libconfuse: 3.3 counts extra lines for every comment it lexes
+ * (two per "#" line), so an error after a comment named the wrong
+ * line.  The rules mirrored here are its lexer's: "#" outside quotes
+ * starts a comment; so do "//" and a C comment at the start of a word.
+ * Backslash escapes are skipped inside both kinds of quotes.
+ */
+static void
+config_blank_comments(char *p, size_t len)
+{
+	size_t	 i, j;
+	int	 word_start = 1;
+	char	 quote;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '"' || p[i] == '\'') {
+			/* A quoted string, escapes and newlines included. */
+			for (quote = p[i++]; i < len && p[i] != quote; i++)
+				if (p[i] == '\\')
+					i++;
+			word_start = 1;
+			continue;
+		}
+		if (word_start && p[i] == '/' && i + 1 < len &&
+		    p[i + 1] == '*') {
+			/* A C comment, up to and with its closing mark. */
+			for (j = i + 2; j + 1 < len &&
+			    !(p[j] == '*' && p[j + 1] == '/'); j++)
+				continue;
+			j = j + 1 < len ? j + 2 : len;
+			for (; i < j; i++)
+				if (p[i] != '\n')
+					p[i] = ' ';
+			i--;
+			continue;
+		}
+		if (p[i] == '#' || (word_start && p[i] == '/' &&
+		    i + 1 < len && p[i + 1] == '/')) {
+			/* A one-line comment, up to its newline. */
+			for (; i < len && p[i] != '\n'; i++)
+				p[i] = ' ';
+			word_start = 1;
+			continue;
+		}
+		word_start = config_stops_word(p[i]);
+	}
 }
 
 /* config_key_find - the table entry of a key */
@@ -137,6 +260,38 @@ config_key_find(const char *name)
 		if (strcmp(config_keys[i].ck_name, name) == 0)
 			return &config_keys[i];
 	return NULL;
+}
+
+/* choice_words - the words a choice key takes */
+
+static const char *
+choice_words(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof config_choices / sizeof config_choices[0]; i++)
+		if (strcmp(config_choices[i].cc_name, name) == 0)
+			return config_choices[i].cc_words;
+	return "";
+}
+
+/* choice_index - the position of word in a choice list; -1 if absent */
+
+static int
+choice_index(const char *choices, const char *word)
+{
+	size_t	 len = strlen(word);
+	int	 i;
+
+	for (i = 0; *choices != '\0'; i++) {
+		size_t	 n = strcspn(choices, " ");
+
+		if (n == len && len > 0 && strncmp(choices, word, n) == 0)
+			return i;
+		choices += n;
+		choices += strspn(choices, " ");
+	}
+	return -1;
 }
 
 /* parse_mode - an octal mode no wider than 0777; -1 if not */
@@ -192,11 +347,22 @@ config_validate(cfg_t *cfg, cfg_opt_t *opt)
 			return -1;
 		}
 		break;
+	case KEY_CHOICE:
+		if (choice_index(choice_words(k->ck_name),
+		    cfg_opt_getnstr(opt, 0)) < 0) {
+			cfg_error(cfg, "%s = \"%s\" is not one of: %s",
+			    k->ck_name, cfg_opt_getnstr(opt, 0),
+			    choice_words(k->ck_name));
+			return -1;
+		}
+		break;
 	case KEY_STRING:
 		if (*cfg_opt_getnstr(opt, 0) == '\0') {
 			cfg_error(cfg, "%s must not be empty", k->ck_name);
 			return -1;
 		}
+		break;
+	case KEY_OPTSTRING:
 		break;
 	}
 	return 0;
@@ -232,13 +398,24 @@ sw_config_load(struct sw_config *out, const char *file, char *err,
 {
 	cfg_opt_t opts[NKEYS + 1];
 	cfg_t	*cfg;
-	size_t	 i;
+	FILE	*fp;
+	char	*text;
+	size_t	 i, len;
 	int	 rc;
 
 	memset(out, 0, sizeof *out);
 	err[0] = '\0';
 	config_err = err;
 	config_errsize = errsize;
+	config_file = file;
+
+	/* Read it whole first, so comments can be hidden from libconfuse. */
+	if (config_read(file, &text, &len) < 0) {
+		snprintf(err, errsize, "%s: cannot read: %s\n", file,
+		    strerror(errno));
+		return -1;
+	}
+	config_blank_comments(text, len);
 
 	for (i = 0; i < NKEYS; i++) {
 		const struct config_key *k = &config_keys[i];
@@ -253,6 +430,7 @@ sw_config_load(struct sw_config *out, const char *file, char *err,
 	opts[NKEYS] = (cfg_opt_t)CFG_END();
 
 	if ((cfg = cfg_init(opts, CFGF_NONE)) == NULL) {
+		free(text);
 		snprintf(err, errsize, "%s: out of memory\n", file);
 		return -1;
 	}
@@ -261,7 +439,17 @@ sw_config_load(struct sw_config *out, const char *file, char *err,
 		cfg_set_validate_func(cfg, config_keys[i].ck_name,
 		    config_validate);
 
-	rc = cfg_parse(cfg, file);
+	/* An empty file leaves the defaults; fmemopen() wants a size. */
+	rc = CFG_SUCCESS;
+	if (len > 0) {
+		if ((fp = fmemopen(text, len, "r")) == NULL)
+			rc = CFG_FILE_ERROR;
+		else {
+			rc = cfg_parse_fp(cfg, fp);
+			fclose(fp);
+		}
+	}
+	free(text);
 	if (rc == CFG_FILE_ERROR) {
 		snprintf(err, errsize, "%s: cannot read: %s\n", file,
 		    strerror(errno));
@@ -280,6 +468,7 @@ sw_config_load(struct sw_config *out, const char *file, char *err,
 		char	*dst = (char *)out + k->ck_offset;
 
 		switch (k->ck_type) {
+		case KEY_OPTSTRING:
 		case KEY_STRING:
 			if ((*(char **)dst = strdup(cfg_getstr(cfg,
 			    k->ck_name))) == NULL)
@@ -296,7 +485,19 @@ sw_config_load(struct sw_config *out, const char *file, char *err,
 			*(int *)dst = sw_log_level_from_name(cfg_getstr(cfg,
 			    k->ck_name));
 			break;
+		case KEY_CHOICE:
+			*(int *)dst = choice_index(choice_words(k->ck_name),
+			    cfg_getstr(cfg, k->ck_name));
+			break;
 		}
+	}
+	if (out->c_queue_high_water > out->c_queue_max_records) {
+		snprintf(err, errsize, "%s: queue_high_water = %ld is above "
+		    "queue_max_records = %ld\n", file, out->c_queue_high_water,
+		    out->c_queue_max_records);
+		cfg_free(cfg);
+		sw_config_free(out);
+		return -1;
 	}
 	if ((out->c_file = strdup(file)) == NULL)
 		goto nomem;
@@ -317,7 +518,8 @@ sw_config_free(struct sw_config *cfg)
 	size_t	 i;
 
 	for (i = 0; i < NKEYS; i++)
-		if (config_keys[i].ck_type == KEY_STRING)
+		if (config_keys[i].ck_type == KEY_STRING ||
+		    config_keys[i].ck_type == KEY_OPTSTRING)
 			free(*(char **)((char *)cfg +
 			    config_keys[i].ck_offset));
 	free(cfg->c_file);

@@ -15,6 +15,7 @@
 #include "sw_escape.h"
 
 static size_t	utf8_sequence_len(const unsigned char *, size_t);
+static int	printable_fits(const unsigned char *, size_t, size_t);
 
 /*
  * utf8_sequence_len - length of a well-formed UTF-8 sequence of two or
@@ -165,6 +166,18 @@ bad:
 	return NULL;
 }
 
+/* printable_fits - would sw_printable()'s form of p[0..len) fit in room? */
+
+static int
+printable_fits(const unsigned char *p, size_t len, size_t room)
+{
+	size_t	 i, need = 0;
+
+	for (i = 0; i < len && need <= room; i++)
+		need += p[i] == '\\' ? 2 : p[i] >= 0x20 && p[i] < 0x7f ? 1 : 4;
+	return need <= room;
+}
+
 /* sw_printable - bounded ASCII-only copy for a log line */
 
 char *
@@ -189,8 +202,9 @@ sw_printable(char *buf, size_t bufsize, const void *data, size_t len)
 			snprintf(tmp, sizeof tmp, "\\x%02x", p[i]);
 			n = 4;
 		}
-		/* Keep room for "..." (unless this is the last byte). */
-		if (o + n + (i + 1 < len ? 4 : 1) > bufsize) {
+		/* Keep room for "..." unless all that is left fits. */
+		if (o + n + (i + 1 < len ? 4 : 1) > bufsize &&
+		    !printable_fits(p + i, len - i, bufsize - o - 1)) {
 			if (bufsize >= 4) {
 				while (o + 4 > bufsize)
 					o--;

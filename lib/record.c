@@ -84,6 +84,10 @@ static const char *const key_names[SW_K_MAX] = {
 	[SW_K_N_UNKNOWN] = "unknown_commands",
 	[SW_K_MISSING_MACRO] = "missing",
 	[SW_K_LOST_RECORDS] = "lost_records",
+	[SW_K_RULE] = "rule",
+	[SW_K_ACTION] = "action",
+	[SW_K_MODE] = "mode",
+	[SW_K_REPLY] = "reply",
 };
 
 /* sw_stage_name - name of a stage for logs and the database */

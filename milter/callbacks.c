@@ -2,24 +2,32 @@
  * callbacks.c - the libmilter callbacks (milter protocol version 6).
  *
  * Each callback is thin: find the session, let transcript.c record the
- * event, answer the MTA.  Until policy rules exist every answer is
- * "continue".  Negotiation asks for every event, for recipients the MTA
- * itself rejected (SMFIP_RCPT_REJ), for header values with their leading
- * space (SMFIP_HDR_LEADSPC, so headers are stored byte-exact), and for
- * the macros each stage needs (smfi_setsymlist).
+ * event and update the facts, then decide(): evaluate the rules of the
+ * stage, attach the decision to the event's record, queue the record,
+ * and answer the MTA.  Changes to the message (added headers,
+ * quarantine) and discard are kept until end of message, where the
+ * milter protocol allows them, whatever stage decided them.
+ *
+ * Negotiation asks for every event, for recipients the MTA itself
+ * rejected (SMFIP_RCPT_REJ), for header values with their leading space
+ * (SMFIP_HDR_LEADSPC, so headers are stored byte-exact), and for the
+ * macros each stage needs (smfi_setsymlist).
  *
  * A callback never exits and never blocks on I/O: records go to the
  * shipper's queue.
  *
  * DIAGNOSTICS: a session that cannot be allocated is logged and the
- * MTA is told to continue without us.
+ * MTA is told to accept without us; a reply libmilter refuses is logged
+ * and the bare action is returned.
  * BUGS: XXX QUIT_NC: after QUIT_NC libmilter calls close and then
  * connect again without a new negotiation, so nothing negotiated may be
  * kept in the session; what the milter needs from negotiation is kept
- * process-wide.
+ * process-wide (negotiated_actions).
  */
 
 #include "config.h"
+
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +35,8 @@
 
 #include "callbacks.h"
 #include "session.h"
+#include "shipper.h"
+#include "sw_escape.h"
 #include "sw_log.h"
 #include "transcript.h"
 
@@ -36,7 +46,13 @@
 /* Protocol steps we want; every SMFIP_NO* stays off. */
 #define WANT_STEPS	(SMFIP_RCPT_REJ | SMFIP_HDR_LEADSPC)
 
+#define MAX_REPLY_LINES	32		/* smfi_setmlreply's limit */
+#define FOLD_AT		78		/* RFC 5322 line length */
+
 #define SESSION(ctx)	((struct session *)smfi_getpriv(ctx))
+
+/* The actions the MTA agreed to, from the latest negotiation. */
+static unsigned long negotiated_actions = WANT_ACTIONS;
 
 /* mlfi_negotiate - choose actions, steps and per-stage macros */
 
@@ -51,6 +67,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
 	*psteps = steps & WANT_STEPS;
 	*pf2 = 0;
 	*pf3 = 0;
+	__atomic_store_n(&negotiated_actions, *pactions, __ATOMIC_RELAXED);
 	if (actions & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT,
 		    (char *)transcript_macros_connect);
@@ -67,9 +84,275 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
 	} else
 		sw_notice(0, "negotiate setsymlist=unavailable (macros are "
 		    "what the MTA configuration sends)");
+	if ((WANT_ACTIONS & ~actions & (SMFIF_ADDHDRS | SMFIF_QUARANTINE)))
+		sw_warn(0, "negotiate actions=0x%lx (the MTA does not allow "
+		    "adding headers or quarantine; such rules are logged "
+		    "and skipped)", actions);
 	sw_debug(0, "negotiate offered_actions=0x%lx offered_steps=0x%lx "
 	    "actions=0x%lx steps=0x%lx", actions, steps, *pactions, *psteps);
 	return SMFIS_CONTINUE;
+}
+
+/* set_reply - give the MTA our reply text, one line or several */
+
+static void
+set_reply(SMFICTX *ctx, struct session *s, const struct pol_verdict *v)
+{
+	const struct pol_action_spec *a = &v->pv_rule->pr_action;
+	char	*lines[MAX_REPLY_LINES + 1], text[sizeof v->pv_reply], *nl;
+	int	 n = 0, rc;
+
+	memcpy(text, v->pv_reply, sizeof text);
+	lines[n++] = text;
+	for (nl = strchr(text, '\n'); nl != NULL && n < MAX_REPLY_LINES;
+	    nl = strchr(nl + 1, '\n')) {
+		*nl = '\0';
+		lines[n++] = nl + 1;
+	}
+	while (n <= MAX_REPLY_LINES)
+		lines[n++] = NULL;
+	if (lines[1] == NULL)
+		rc = smfi_setreply(ctx, (char *)a->pa_code, (char *)a->pa_ecode,
+		    lines[0]);
+	else
+		rc = smfi_setmlreply(ctx, a->pa_code, a->pa_ecode, lines[0],
+		    lines[1], lines[2], lines[3], lines[4], lines[5], lines[6],
+		    lines[7], lines[8], lines[9], lines[10], lines[11],
+		    lines[12], lines[13], lines[14], lines[15], lines[16],
+		    lines[17], lines[18], lines[19], lines[20], lines[21],
+		    lines[22], lines[23], lines[24], lines[25], lines[26],
+		    lines[27], lines[28], lines[29], lines[30], lines[31],
+		    (char *)NULL);
+	if (rc != MI_SUCCESS)
+		sw_warn(s->s_id, "reply-refused rule=%s code=%s (libmilter "
+		    "refused the text; the MTA uses its own)",
+		    v->pv_rule->pr_name, a->pa_code);
+}
+
+/*
+ * record_hits - attach every decision of the stage to its record: rule,
+ * action, mode, and the reply as the client saw (or would have seen)
+ * it, or the header, reason or tag the rule made.  texts holds the
+ * strings until the record is queued.
+ */
+static void
+record_hits(struct session *s, const struct pol_verdict *v,
+    char texts[][sizeof v->pv_reply + 32])
+{
+	struct sw_record *r = &s->s_rec;
+	size_t	 i;
+
+	for (i = 0; i < v->pv_nhits; i++) {
+		const struct pol_hit *h = &v->pv_hits[i];
+		const struct pol_action_spec *a = &h->ph_rule->pr_action;
+		char	 logged[256];
+
+		if (a->pa_type == PA_REJECT || a->pa_type == PA_TEMPFAIL)
+			snprintf(texts[i], sizeof v->pv_reply + 32,
+			    "%s %s %s", a->pa_code, a->pa_ecode, h->ph_reply);
+		else if (a->pa_type == PA_ADD_HEADER)
+			snprintf(texts[i], sizeof v->pv_reply + 32, "%s: %s",
+			    a->pa_name, h->ph_reply);
+		else
+			snprintf(texts[i], sizeof v->pv_reply + 32, "%s",
+			    h->ph_reply);
+		(void)sw_record_add_str(r, SW_K_RULE, h->ph_rule->pr_name);
+		(void)sw_record_add_str(r, SW_K_ACTION,
+		    policy_action_name(a->pa_type));
+		(void)sw_record_add_str(r, SW_K_MODE,
+		    policy_mode_name(h->ph_mode));
+		(void)sw_record_add_str(r, SW_K_REPLY, texts[i]);
+		sw_info(s->s_id, "decision stage=%s rule=%s action=%s mode=%s "
+		    "reply=\"%s\"", sw_stage_name(r->r_stage),
+		    h->ph_rule->pr_name, policy_action_name(a->pa_type),
+		    policy_mode_name(h->ph_mode), sw_printable(logged,
+		    sizeof logged, texts[i], strlen(texts[i])));
+	}
+}
+
+/* queue_change - keep an enforced header add or quarantine for EOM */
+
+static void
+queue_change(struct session *s, const struct pol_hit *h)
+{
+	struct eom_change *c;
+
+	if (s->s_nchanges == SESSION_MAX_CHANGES) {
+		sw_warn(s->s_id, "change-skipped rule=%s (more than %d changes "
+		    "for one message)", h->ph_rule->pr_name,
+		    SESSION_MAX_CHANGES);
+		return;
+	}
+	c = &s->s_changes[s->s_nchanges];
+	c->ec_type = h->ph_rule->pr_action.pa_type;
+	c->ec_name = h->ph_rule->pr_action.pa_name ?
+	    strdup(h->ph_rule->pr_action.pa_name) : NULL;
+	c->ec_value = strdup(h->ph_reply);
+	c->ec_rule = strdup(h->ph_rule->pr_name);
+	if (c->ec_value == NULL || c->ec_rule == NULL) {
+		free(c->ec_name);
+		free(c->ec_value);
+		free(c->ec_rule);
+		return;
+	}
+	s->s_nchanges++;
+}
+
+/*
+ * store_tempfail - with on_store_failure = tempfail, answer 451 4.3.0
+ * while neither the daemon nor the spool can take records (shipper.c).
+ * The event is still queued.
+ */
+static int
+store_tempfail(SMFICTX *ctx, struct session *s)
+{
+	if (!shipper_store_failing())
+		return 0;
+	if (s->s_pending)
+		(void)session_emit(s);
+	(void)smfi_setreply(ctx, "451", "4.3.0",
+	    "Transcript store unavailable, try again later");
+	return 1;
+}
+
+/*
+ * decide - evaluate the stage's rules, record the event with its
+ * decision, and give the MTA the answer.
+ */
+static sfsistat
+decide(SMFICTX *ctx, struct session *s, enum pol_stage stage)
+{
+	struct pol_verdict v;
+	char	 texts[POL_MAX_HITS][sizeof v.pv_reply + 32];
+	sfsistat rc = SMFIS_CONTINUE;
+	size_t	 i;
+	int	 skip;
+
+	if (store_tempfail(ctx, s))
+		return SMFIS_TEMPFAIL;
+	/*
+	 * No rules after "accept"; none for a recipient the MTA rejected
+	 * already (our answer would not count).
+	 */
+	skip = s->s_rules == NULL || s->s_session_accepted ||
+	    s->s_txn_accepted || (stage == PS_RCPT && s->s_rcpt_mta_rejected);
+	if (skip || policy_evaluate(s->s_rules, stage,
+	    &(struct pol_facts){ &s->s_conn, &s->s_tf }, &v) == 0) {
+		if (s->s_pending)
+			(void)session_emit(s);
+		return SMFIS_CONTINUE;
+	}
+	record_hits(s, &v, texts);
+	if (s->s_pending)
+		(void)session_emit(s);
+
+	for (i = 0; i < v.pv_nhits; i++)
+		if (v.pv_hits[i].ph_mode == PM_ENFORCED &&
+		    (v.pv_hits[i].ph_rule->pr_action.pa_type == PA_ADD_HEADER ||
+		    v.pv_hits[i].ph_rule->pr_action.pa_type == PA_QUARANTINE))
+			queue_change(s, &v.pv_hits[i]);
+
+	switch (v.pv_action) {
+	case PA_REJECT:
+		set_reply(ctx, s, &v);
+		rc = SMFIS_REJECT;
+		break;
+	case PA_TEMPFAIL:
+		set_reply(ctx, s, &v);
+		rc = SMFIS_TEMPFAIL;
+		break;
+	case PA_ACCEPT:
+		/*
+		 * Accept means "no more rules", not SMFIS_ACCEPT: that would
+		 * stop the callbacks, and with them the transcript.
+		 */
+		if (s->s_txn.t_open)
+			s->s_txn_accepted = 1;
+		else
+			s->s_session_accepted = 1;
+		break;
+	case PA_DISCARD:
+		if (s->s_txn.t_open)
+			s->s_txn_discard = 1;
+		break;
+	default:
+		break;
+	}
+	if (stage == PS_RCPT && (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL) &&
+	    s->s_tf.tf_rcpt_count > 0)
+		s->s_tf.tf_rcpt_count--;
+	return rc;
+}
+
+/*
+ * fold - a header value folded at spaces before FOLD_AT columns with
+ * "\n\t" (the MTA adds the CR; case C20).  Returns a malloc'd copy.
+ */
+static char *
+fold(const char *name, const char *value)
+{
+	size_t	 len = strlen(value), col = strlen(name) + 2, i, o = 0;
+	char	*out = malloc(len * 2 + 1);
+
+	if (out == NULL)
+		return NULL;
+	for (i = 0; i < len; i++) {
+		if (value[i] == ' ' && col > 0) {
+			const char *next = strchr(value + i + 1, ' ');
+			size_t	 word = next ? (size_t)(next - value - i - 1) :
+			    len - i - 1;
+
+			if (col + 1 + word > FOLD_AT) {
+				out[o++] = '\n';
+				out[o++] = '\t';
+				col = 8;
+				continue;
+			}
+		}
+		out[o++] = value[i];
+		col++;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* apply_changes - at end of message: headers, quarantine */
+
+static void
+apply_changes(SMFICTX *ctx, struct session *s)
+{
+	unsigned long actions = __atomic_load_n(&negotiated_actions,
+	    __ATOMIC_RELAXED);
+	size_t	 i;
+
+	for (i = 0; i < s->s_nchanges; i++) {
+		struct eom_change *c = &s->s_changes[i];
+		char	*folded;
+		int	 rc = MI_FAILURE;
+
+		if (c->ec_type == PA_ADD_HEADER) {
+			if (!(actions & SMFIF_ADDHDRS)) {
+				sw_warn(s->s_id, "change-skipped rule=%s "
+				    "(adding headers was not negotiated)",
+				    c->ec_rule);
+				continue;
+			}
+			if ((folded = fold(c->ec_name, c->ec_value)) != NULL) {
+				rc = smfi_addheader(ctx, c->ec_name, folded);
+				free(folded);
+			}
+		} else if (c->ec_type == PA_QUARANTINE) {
+			if (!(actions & SMFIF_QUARANTINE)) {
+				sw_warn(s->s_id, "change-skipped rule=%s "
+				    "(quarantine was not negotiated)",
+				    c->ec_rule);
+				continue;
+			}
+			rc = smfi_quarantine(ctx, c->ec_value);
+		}
+		if (rc != MI_SUCCESS)
+			sw_warn(s->s_id, "change-failed rule=%s", c->ec_rule);
+	}
 }
 
 /* mlfi_connect - a new SMTP session */
@@ -92,7 +375,7 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 	}
 	smfi_setpriv(ctx, s);
 	transcript_connect(s, ctx, host, sa);
-	return SMFIS_CONTINUE;
+	return decide(ctx, s, PS_CONNECT);
 }
 
 /* mlfi_helo - HELO or EHLO, every time it is sent */
@@ -102,9 +385,10 @@ mlfi_helo(SMFICTX *ctx, char *name)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s != NULL)
-		transcript_helo(s, ctx, name);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_helo(s, ctx, name);
+	return decide(ctx, s, PS_HELO);
 }
 
 /* mlfi_envfrom - MAIL FROM: starts a transaction */
@@ -114,9 +398,10 @@ mlfi_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s != NULL)
-		transcript_mail(s, ctx, argv);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_mail(s, ctx, argv);
+	return decide(ctx, s, PS_MAIL);
 }
 
 /* mlfi_envrcpt - RCPT TO, accepted or (with RCPT_REJ) rejected */
@@ -126,9 +411,10 @@ mlfi_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s != NULL)
-		transcript_rcpt(s, ctx, argv);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_rcpt(s, ctx, argv);
+	return decide(ctx, s, PS_RCPT);
 }
 
 /* mlfi_data - DATA */
@@ -138,9 +424,10 @@ mlfi_data(SMFICTX *ctx)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s != NULL)
-		transcript_data(s, ctx);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_data(s, ctx);
+	return decide(ctx, s, PS_DATA);
 }
 
 /* mlfi_unknown - a command the MTA did not recognise */
@@ -150,9 +437,10 @@ mlfi_unknown(SMFICTX *ctx, const char *command)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s != NULL)
-		transcript_unknown(s, command);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_unknown(s, command);
+	return decide(ctx, s, PS_UNKNOWN);
 }
 
 /* mlfi_header - one header */
@@ -161,10 +449,16 @@ static sfsistat
 mlfi_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct session *s = SESSION(ctx);
+	sfsistat rc;
 
-	if (s != NULL)
-		transcript_header(s, name, value);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_header(s, name, value);
+	rc = decide(ctx, s, PS_HEADER);
+	/* The callback's arguments end here. */
+	s->s_tf.tf_header_name = NULL;
+	s->s_tf.tf_header_value = NULL;
+	return rc;
 }
 
 /* mlfi_eoh - end of headers */
@@ -174,9 +468,10 @@ mlfi_eoh(SMFICTX *ctx)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s != NULL)
-		transcript_eoh(s, ctx);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_eoh(s, ctx);
+	return decide(ctx, s, PS_EOH);
 }
 
 /* mlfi_body - one body chunk */
@@ -191,16 +486,30 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return SMFIS_CONTINUE;
 }
 
-/* mlfi_eom - end of message */
+/* mlfi_eom - end of message: the last decision and the changes */
 
 static sfsistat
 mlfi_eom(SMFICTX *ctx)
 {
 	struct session *s = SESSION(ctx);
+	sfsistat rc;
 
-	if (s != NULL)
-		transcript_eom(s, ctx);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_eom(s, ctx);
+	rc = decide(ctx, s, PS_EOM);
+	if (rc == SMFIS_CONTINUE) {
+		apply_changes(ctx, s);
+		if (s->s_txn_discard)
+			rc = SMFIS_DISCARD;
+	}
+	/* Only messages that went through count towards the rates. */
+	if (rc == SMFIS_CONTINUE)
+		policy_count_message(s->s_rules,
+		    &(struct pol_facts){ &s->s_conn, &s->s_tf },
+		    s->s_tf.tf_rcpt_count);
+	session_txn_end(s);
+	return rc;
 }
 
 /* mlfi_abort - RSET or a lost client; may come with nothing open */

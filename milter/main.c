@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +28,7 @@
 #include <libmilter/mfapi.h>
 
 #include "callbacks.h"
+#include "reload.h"
 #include "session.h"
 #include "shipper.h"
 #include "sw_cli.h"
@@ -59,9 +62,24 @@ main(int argc, char **argv)
 	uid_t	 uid;
 	gid_t	 gid;
 	struct sw_cli cli;
+	sigset_t sigs;
 	int	 foreground;
 
 	sw_cli_start(&cli, "smtpwarden-milter", argc, argv, &cfg);
+
+	/* The rules: with -n every error is printed, then we exit. */
+	if (reload_load(cfg.c_rules, err, sizeof err) < 0) {
+		fputs(err, stderr);
+		if (!cli.cl_check)
+			sw_fatal(SW_EX_CONFIG, "start error=\"rules file %s does"
+			    " not load\"", cfg.c_rules);
+		return SW_EX_CONFIG;
+	}
+	if (cli.cl_check) {
+		if (*cfg.c_rules != '\0')
+			printf("%s: rules are valid\n", cfg.c_rules);
+		return 0;
+	}
 	uid = cli.cl_uid;
 	gid = cli.cl_gid;
 	foreground = cli.cl_foreground;
@@ -99,6 +117,19 @@ main(int argc, char **argv)
 	if (!foreground && daemon(0, 0) < 0)
 		sw_fatal(EX_OSERR, "start error=\"daemon: %s\"",
 		    strerror(errno));
+	/*
+	 * libmilter takes SIGHUP, SIGTERM and SIGINT in a thread of its own
+	 * with sigwait().  Our threads inherit this mask, so none of them
+	 * can take such a signal and die of its default action instead,
+	 * which would skip shipping what is queued.
+	 */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (reload_start(cfg.c_rules, err, sizeof err) < 0)
+		sw_fatal(EX_OSERR, "start error=\"%s\"", err);
 	if (shipper_start(&cfg, err, sizeof err) < 0)
 		sw_fatal(EX_OSERR, "start error=\"%s\"", err);
 

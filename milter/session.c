@@ -33,7 +33,10 @@ session_new(void)
 	s->s_id = sw_random_id();
 	s->s_start_us = sw_now_us();
 	s->s_start_mono = sw_mono_us();
+	s->s_conn.cf_port = -1;
 	sw_record_init(&s->s_rec);
+	/* The rule set in force now stays with the session to its end. */
+	s->s_rules = policy_current();
 	return s;
 }
 
@@ -48,6 +51,8 @@ session_free(struct session *s)
 	free(s->s_tls_key);
 	free(s->s_auth_key);
 	sw_record_free(&s->s_rec);
+	facts_conn_clear(&s->s_conn);
+	policy_release(s->s_rules);
 	free(s);
 }
 
@@ -68,6 +73,7 @@ session_record(struct session *s, int stage)
 	s->s_last_stage = stage;
 	if (s->s_txn.t_open)
 		s->s_txn.t_last_stage = stage;
+	s->s_pending = 1;
 	return r;
 }
 
@@ -78,6 +84,7 @@ session_emit(struct session *s)
 {
 	msgpack_sbuffer sb;
 
+	s->s_pending = 0;
 	msgpack_sbuffer_init(&sb);
 	if (sw_record_pack(&s->s_rec, &sb) < 0) {
 		msgpack_sbuffer_destroy(&sb);
@@ -115,7 +122,18 @@ void
 session_txn_end(struct session *s)
 {
 	struct txn *t = &s->s_txn;
+	size_t	 i;
 
 	EVP_MD_CTX_free(t->t_body_sha);
 	memset(t, 0, sizeof *t);
+	facts_txn_clear(&s->s_tf);
+	/* Pending changes and verdicts die with their transaction. */
+	for (i = 0; i < s->s_nchanges; i++) {
+		free(s->s_changes[i].ec_name);
+		free(s->s_changes[i].ec_value);
+		free(s->s_changes[i].ec_rule);
+	}
+	s->s_nchanges = 0;
+	s->s_txn_accepted = 0;
+	s->s_txn_discard = 0;
 }

@@ -19,7 +19,19 @@
 
 #include <openssl/evp.h>
 
+#include "facts.h"
+#include "policy.h"
 #include "sw_record.h"
+
+#define SESSION_MAX_CHANGES	16	/* header adds and quarantine, per message */
+
+/* A change decided before end of message and applied there. */
+struct eom_change {
+	enum pol_action	 ec_type;	/* PA_ADD_HEADER or PA_QUARANTINE */
+	char		*ec_name;	/* header name */
+	char		*ec_value;	/* header value or quarantine reason */
+	char		*ec_rule;
+};
 
 struct txn {
 	uint32_t	 t_no;		/* 1, 2, ... within the session */
@@ -48,6 +60,17 @@ struct session {
 	char		*s_auth_key;	/* AUTH macros last recorded */
 	struct txn	 s_txn;
 	struct sw_record s_rec;		/* scratch, reused per event */
+	int		 s_pending;	/* s_rec waits for its decision */
+	/* What rules may look at, and the rules this session started with. */
+	struct conn_facts s_conn;
+	struct txn_facts s_tf;
+	struct pol_ruleset *s_rules;
+	int		 s_session_accepted;	/* "accept" before MAIL */
+	int		 s_txn_accepted;	/* "accept" in this transaction */
+	int		 s_txn_discard;
+	int		 s_rcpt_mta_rejected;	/* the RCPT being decided */
+	size_t		 s_nchanges;
+	struct eom_change s_changes[SESSION_MAX_CHANGES];
 };
 
 /* The process-wide instance id, made at start-up. */

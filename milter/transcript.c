@@ -183,6 +183,18 @@ note_tls(struct session *s, SMFICTX *ctx)
 		return;
 	for (i = 0; i < NELEM(tls_macros); i++)
 		names[i] = tls_macros[i].macro;
+	(void)facts_set(&s->s_conn.cf_tls_version,
+	    smfi_getsymval(ctx, "{tls_version}"));
+	(void)facts_set(&s->s_conn.cf_tls_cipher,
+	    smfi_getsymval(ctx, "{cipher}"));
+	(void)facts_set(&s->s_conn.cf_tls_verify,
+	    smfi_getsymval(ctx, "{verify}"));
+	(void)facts_set(&s->s_conn.cf_tls_subject,
+	    smfi_getsymval(ctx, "{cert_subject}"));
+	(void)facts_set(&s->s_conn.cf_tls_issuer,
+	    smfi_getsymval(ctx, "{cert_issuer}"));
+	s->s_conn.cf_tls_bits = smfi_getsymval(ctx, "{cipher_bits}") ?
+	    strtol(smfi_getsymval(ctx, "{cipher_bits}"), NULL, 10) : 0;
 	if ((key = macro_key(ctx, names, NELEM(names))) == NULL)
 		return;
 	if (s->s_tls_key != NULL && strcmp(key, s->s_tls_key) == 0) {
@@ -214,6 +226,10 @@ note_auth(struct session *s, SMFICTX *ctx)
 
 	if (smfi_getsymval(ctx, "{auth_type}") == NULL)
 		return;
+	(void)facts_set(&s->s_conn.cf_auth_mech,
+	    smfi_getsymval(ctx, "{auth_type}"));
+	(void)facts_set(&s->s_conn.cf_auth_user,
+	    smfi_getsymval(ctx, "{auth_authen}"));
 	if ((key = macro_key(ctx, names, NELEM(names))) == NULL)
 		return;
 	if (s->s_auth_key != NULL && strcmp(key, s->s_auth_key) == 0) {
@@ -287,7 +303,16 @@ transcript_connect(struct session *s, SMFICTX *ctx, const char *host,
 	for (i = 0; i < NELEM(connect_macros); i++)
 		add_macro(r, ctx, connect_macros[i].key,
 		    connect_macros[i].macro);
-	(void)session_emit(s);
+
+	/* Facts for the rules; the record waits for the decision. */
+	(void)facts_set(&s->s_conn.cf_addr, a);
+	(void)facts_set(&s->s_conn.cf_family, family);
+	(void)facts_set(&s->s_conn.cf_host, host);
+	(void)facts_set(&s->s_conn.cf_name,
+	    smfi_getsymval(ctx, "{client_name}") ?: host);
+	(void)facts_set(&s->s_conn.cf_ptr, smfi_getsymval(ctx, "{client_ptr}"));
+	(void)facts_set(&s->s_conn.cf_mta_name, smfi_getsymval(ctx, "j"));
+	s->s_conn.cf_port = port;
 	sw_info(s->s_id, "connect client=%s[%s] family=%s",
 	    host ? sw_printable(shost, sizeof shost, host, strlen(host)) :
 	    "unknown",
@@ -307,7 +332,8 @@ transcript_helo(struct session *s, SMFICTX *ctx, const char *name)
 	r = session_record(s, SW_STAGE_HELO);
 	(void)sw_record_add_str(r, SW_K_HELO, name);
 	s->s_nhelo++;
-	(void)session_emit(s);
+	(void)facts_set(&s->s_conn.cf_helo, name);
+	s->s_conn.cf_helo_count = s->s_nhelo;
 	sw_debug(s->s_id, "helo count=%u", s->s_nhelo);
 }
 
@@ -322,6 +348,16 @@ transcript_mail(struct session *s, SMFICTX *ctx, char **argv)
 
 	note_tls(s, ctx);
 	note_auth(s, ctx);
+	if (s->s_txn.t_open) {
+		/*
+		 * A MAIL while one is open: the MTA refused the previous MAIL
+		 * (our rules, or its own), or sent no abort in between.
+		 */
+		r = session_record(s, SW_STAGE_ABORT);
+		(void)sw_record_add_str(r, SW_K_REASON,
+		    "superseded by a new MAIL");
+		(void)session_emit(s);
+	}
 	if (session_txn_begin(s) < 0) {
 		sw_err(s->s_id, "mail error=\"out of memory\" (transaction "
 		    "not recorded)");
@@ -335,7 +371,16 @@ transcript_mail(struct session *s, SMFICTX *ctx, char **argv)
 			add_macro(r, ctx, auth_macros[i].key,
 			    auth_macros[i].macro);
 	add_qid(r, ctx, 0);
-	(void)session_emit(s);
+	{
+		const char *addr;
+		size_t	 len;
+
+		s->s_tf.tf_null_sender = sw_esmtp_path_address(argv[0], &addr,
+		    &len);
+		s->s_tf.tf_sender = strndup(addr, len);
+		(void)facts_params_set(s->s_tf.tf_params, &s->s_tf.tf_nparams,
+		    argv);
+	}
 	sw_info(s->s_id, "mail txn=%u from=%s", s->s_txn.t_no,
 	    sw_printable(from, sizeof from, argv[0], strlen(argv[0])));
 }
@@ -365,7 +410,19 @@ transcript_rcpt(struct session *s, SMFICTX *ctx, char **argv)
 	accepted = mailer == NULL || strcmp(mailer, "error") != 0;
 	(void)sw_record_add_int(r, SW_K_RCPT_ACCEPTED, accepted);
 	add_qid(r, ctx, 0);
-	(void)session_emit(s);
+	{
+		const char *addr;
+		size_t	 len;
+
+		(void)sw_esmtp_path_address(argv[0], &addr, &len);
+		free(s->s_tf.tf_rcpt);
+		s->s_tf.tf_rcpt = strndup(addr, len);
+		(void)facts_params_set(s->s_tf.tf_rcpt_params,
+		    &s->s_tf.tf_rcpt_nparams, argv);
+		s->s_rcpt_mta_rejected = !accepted;
+		if (accepted)
+			s->s_tf.tf_rcpt_count++;
+	}
 	sw_debug(s->s_id, "rcpt txn=%u to=%s accepted=%d", s->s_txn.t_no,
 	    sw_printable(to, sizeof to, argv[0], strlen(argv[0])), accepted);
 }
@@ -378,7 +435,6 @@ transcript_data(struct session *s, SMFICTX *ctx)
 	struct sw_record *r = session_record(s, SW_STAGE_DATA);
 
 	add_qid(r, ctx, 1);
-	(void)session_emit(s);
 }
 
 /* transcript_header - one header, the value cut at max_header_bytes */
@@ -400,7 +456,11 @@ transcript_header(struct session *s, const char *name, const char *value)
 		sw_notice(s->s_id, "header-cut pos=%u len=%zu kept=%zu",
 		    s->s_txn.t_nheaders, len, keep);
 	}
-	(void)session_emit(s);
+	s->s_tf.tf_header_name = name;
+	s->s_tf.tf_header_value = value;
+	if (s->s_rules != NULL && s->s_rules->rs_uses_headers)
+		(void)facts_header_add(&s->s_tf, name, value,
+		    (size_t)session_max_header_bytes);
 }
 
 /* transcript_eoh - end of headers */
@@ -411,7 +471,6 @@ transcript_eoh(struct session *s, SMFICTX *ctx)
 	struct sw_record *r = session_record(s, SW_STAGE_EOH);
 
 	add_qid(r, ctx, 1);
-	(void)session_emit(s);
 }
 
 /* transcript_body - one body chunk: counted and hashed, never kept */
@@ -424,6 +483,7 @@ transcript_body(struct session *s, const unsigned char *chunk, size_t len)
 	if (t->t_body_sha != NULL)
 		(void)EVP_DigestUpdate(t->t_body_sha, chunk, len);
 	t->t_body_size += len;
+	s->s_tf.tf_body_size = t->t_body_size;
 	t->t_body_chunks++;
 	s->s_last_stage = SW_STAGE_BODY;
 	t->t_last_stage = SW_STAGE_BODY;
@@ -460,12 +520,11 @@ transcript_eom(struct session *s, SMFICTX *ctx)
 	r = session_record(s, SW_STAGE_EOM);
 	qid = add_qid(r, ctx, 1);
 	(void)sw_record_add_int(r, SW_K_N_RCPT, t->t_nrcpt);
-	(void)session_emit(s);
 	sw_info(s->s_id, "eom qid=%s txn=%u size=%llu rcpts=%u headers=%u",
 	    qid ? qid : "NOQUEUE", t->t_no,
 	    (unsigned long long)t->t_body_size, t->t_nrcpt, t->t_nheaders);
 	s->s_nmsg++;
-	session_txn_end(s);
+	s->s_conn.cf_msg_count = s->s_nmsg;
 }
 
 /* transcript_abort - RSET, a dropped client, or nothing to abort */
@@ -508,7 +567,8 @@ transcript_unknown(struct session *s, const char *command)
 
 	(void)sw_record_add_str(r, SW_K_COMMAND, command);
 	s->s_nunknown++;
-	(void)session_emit(s);
+	(void)facts_set(&s->s_conn.cf_unknown_command, command);
+	s->s_conn.cf_unknown_count = s->s_nunknown;
 	sw_info(s->s_id, "unknown command=\"%s\"",
 	    sw_printable(cmd, sizeof cmd, command, strlen(command)));
 }

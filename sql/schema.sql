@@ -181,6 +181,26 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (instance_id, session_id, seq)
 );
 CREATE INDEX IF NOT EXISTS events_session ON events (session_id, seq);
+
+-- Every policy decision, with the event it answered (session, seq).
+-- mode: enforced (the answer the MTA got), monitor (global monitor mode:
+-- what would have happened), shadow (a shadowed rule: the same).
+CREATE TABLE IF NOT EXISTS decisions (
+    session_id      TEXT NOT NULL REFERENCES sessions (session_id),
+    seq             INTEGER NOT NULL,
+    position        INTEGER NOT NULL,       -- 1, 2, ... within the event
+    time_us         INTEGER NOT NULL,
+    time_utc        TEXT NOT NULL,
+    stage           TEXT NOT NULL,
+    txn_no          INTEGER,
+    rule            TEXT NOT NULL,
+    action          TEXT NOT NULL,
+    mode            TEXT NOT NULL
+                    CHECK (mode IN ('enforced', 'monitor', 'shadow')),
+    reply           TEXT,                   -- reply, header, reason or tag
+    PRIMARY KEY (session_id, seq, position)
+);
+CREATE INDEX IF NOT EXISTS decisions_rule ON decisions (rule, time_us);
 CREATE INDEX IF NOT EXISTS events_time ON events (time_us);
 
 PRAGMA user_version = 1;

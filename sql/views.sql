@@ -8,6 +8,7 @@ DROP VIEW IF EXISTS rejected_recipients;
 DROP VIEW IF EXISTS auth_activity;
 DROP VIEW IF EXISTS tls_usage;
 DROP VIEW IF EXISTS volume_per_day;
+DROP VIEW IF EXISTS rule_hits_per_day;
 
 -- Every event of every session, in order.
 CREATE VIEW transcript AS
@@ -16,7 +17,13 @@ SELECT e.session_id AS session_id,
        e.seq        AS seq,
        e.stage      AS stage,
        e.txn_no     AS txn,
-       e.text       AS text
+       e.text       AS text,
+       (SELECT group_concat(d.rule || ': ' || d.action ||
+               CASE d.mode WHEN 'enforced' THEN '' ELSE ' (' || d.mode
+               || ')' END || coalesce(' "' || nullif(d.reply, '') || '"',
+               ''), '; ')
+          FROM decisions d
+         WHERE d.session_id = e.session_id AND d.seq = e.seq) AS decision
   FROM events e JOIN sessions s USING (session_id)
  ORDER BY s.started_us, e.session_id, e.seq;
 
@@ -37,9 +44,21 @@ SELECT t.session_id   AS session_id,
        t.queue_id     AS queue_id,
        t.body_size    AS size,
        t.body_sha256  AS sha256,
-       CASE t.state WHEN 'completed' THEN 'accepted'
-                    WHEN 'aborted' THEN 'aborted: ' || t.abort_reason
-                    ELSE 'open' END AS outcome
+       coalesce(
+           (SELECT d.action || ' by ' || d.rule FROM decisions d
+             WHERE d.session_id = t.session_id AND d.txn_no = t.txn_no
+               AND d.mode = 'enforced' AND d.stage <> 'rcpt'
+               AND d.action IN ('reject', 'tempfail', 'discard')
+             ORDER BY d.seq LIMIT 1),
+           CASE t.state WHEN 'completed' THEN 'accepted' ||
+                coalesce((SELECT ', quarantined by ' || d.rule
+                            FROM decisions d
+                           WHERE d.session_id = t.session_id
+                             AND d.txn_no = t.txn_no
+                             AND d.mode = 'enforced'
+                             AND d.action = 'quarantine' LIMIT 1), '')
+                WHEN 'aborted' THEN 'aborted: ' || t.abort_reason
+                ELSE 'open' END) AS outcome
   FROM transactions t JOIN sessions s USING (session_id)
  ORDER BY t.started_us, t.session_id, t.txn_no;
 
@@ -76,3 +95,13 @@ SELECT substr(s.started_utc, 1, 10) AS day,
   FROM sessions s
  GROUP BY day
  ORDER BY day;
+
+-- Hits per rule per day: what was enforced and what would have been.
+CREATE VIEW rule_hits_per_day AS
+SELECT substr(time_utc, 1, 10) AS day, rule, action,
+       sum(mode = 'enforced') AS enforced,
+       sum(mode <> 'enforced') AS would_have,
+       count(*) AS hits
+  FROM decisions
+ GROUP BY day, rule, action
+ ORDER BY day, rule;
