@@ -421,6 +421,8 @@ main(int argc, char **argv)
 	int	 foreground, lfd;
 
 	sw_cli_start(&cli, "smtpwardend", argc, argv, &cfg);
+	if (cli.cl_check)
+		return 0;
 	uid = cli.cl_uid;
 	gid = cli.cl_gid;
 	foreground = cli.cl_foreground;
