@@ -93,6 +93,21 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
 	return SMFIS_CONTINUE;
 }
 
+/* percent_double - copy src with every '%' doubled, bounded */
+
+static void
+percent_double(const char *src, char *dst, size_t dstsize)
+{
+	size_t	 o = 0;
+
+	for (; *src != '\0' && o + 2 < dstsize; src++) {
+		if (*src == '%')
+			dst[o++] = '%';
+		dst[o++] = *src;
+	}
+	dst[o] = '\0';
+}
+
 /* set_reply - give the MTA our reply text, one line or several */
 
 static void
@@ -102,7 +117,11 @@ set_reply(SMFICTX *ctx, struct session *s, const struct pol_verdict *v)
 	char	*lines[MAX_REPLY_LINES + 1], text[sizeof v->pv_reply], *nl;
 	int	 n = 0, rc;
 
-	memcpy(text, v->pv_reply, sizeof text);
+	/*
+	 * Both MTAs read the reply as a format in which "%%" stands for
+	 * "%"; every "%" we send is doubled so none becomes a directive.
+	 */
+	percent_double(v->pv_reply, text, sizeof text);
 	lines[n++] = text;
 	for (nl = strchr(text, '\n'); nl != NULL && n < MAX_REPLY_LINES;
 	    nl = strchr(nl + 1, '\n')) {
@@ -337,8 +356,17 @@ apply_changes(SMFICTX *ctx, struct session *s)
 				    c->ec_rule);
 				continue;
 			}
+			/*
+			 * With SMFIP_HDR_LEADSPC the MTA adds no space after
+			 * the colon; the value brings its own.
+			 */
 			if ((folded = fold(c->ec_name, c->ec_value)) != NULL) {
-				rc = smfi_addheader(ctx, c->ec_name, folded);
+				char	*spaced = NULL;
+
+				if (asprintf(&spaced, " %s", folded) > 0)
+					rc = smfi_addheader(ctx, c->ec_name,
+					    spaced);
+				free(spaced);
 				free(folded);
 			}
 		} else if (c->ec_type == PA_QUARANTINE) {

@@ -49,6 +49,7 @@ user = "nobody"
 group = "postfix"
 log_level = "${SW_LOG_LEVEL:-debug}"
 max_header_bytes = ${SW_MAX_HEADER_BYTES:-65536}
+rules = "${SW_RULES:-}"
 CONF
     export SW_DIR SW_CONF SW_DB SW_MILTER_SOCK SW_DAEMON_SOCK SW_MILTER_CONN
 }
