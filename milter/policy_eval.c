@@ -216,29 +216,30 @@ domain_of(const char *s)
 	return at != NULL && at[1] != '\0' ? at + 1 : NULL;
 }
 
-/* regex_match - does the compiled pattern match s? */
-
+/*
+ * regex_match - does the compiled pattern match s?  One match block per
+ * thread, made on first use: only whether it matched is asked.
+ */
 static int
 regex_match(const pcre2_code *re, const char *s)
 {
-	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
-	int	 rc;
+	static __thread pcre2_match_data *md;
 
-	if (md == NULL)
+	if (md == NULL && (md = pcre2_match_data_create(1, NULL)) == NULL)
 		return 0;
-	rc = pcre2_match(re, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, md,
-	    NULL);
-	pcre2_match_data_free(md);
-	return rc >= 0;
+	return pcre2_match(re, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, md,
+	    NULL) >= 0;
 }
 
-/* item_match - does one list entry match value? */
-
+/*
+ * item_match - does one list entry match value?  *addr_state caches the
+ * value parsed as an address: 0 not tried, 1 parsed, -1 not an address.
+ */
 static int
-item_match(const struct pol_item *it, const char *value)
+item_match(const struct pol_item *it, const char *value,
+    struct in6_addr *addr, int *addr_state)
 {
 	const char *dom;
-	struct in6_addr a;
 
 	switch (it->pi_type) {
 	case I_EXACT:
@@ -251,8 +252,10 @@ item_match(const struct pol_item *it, const char *value)
 	case I_REGEX:
 		return regex_match(it->pi_re, value);
 	case I_CIDR:
-		return pol_parse_address(value, &a) == 0 &&
-		    pol_cidr_match(it, &a);
+		if (*addr_state == 0)
+			*addr_state = pol_parse_address(value, addr) == 0 ?
+			    1 : -1;
+		return *addr_state > 0 && pol_cidr_match(it, addr);
 	}
 	return 0;
 }
@@ -262,10 +265,12 @@ item_match(const struct pol_item *it, const char *value)
 int
 pol_list_match(const struct pol_list *l, const char *value)
 {
+	struct in6_addr addr;
+	int	 addr_state = 0;
 	size_t	 i;
 
 	for (i = 0; i < l->pl_nitems; i++)
-		if (item_match(&l->pl_items[i], value))
+		if (item_match(&l->pl_items[i], value, &addr, &addr_state))
 			return 1;
 	return 0;
 }
