@@ -14,8 +14,12 @@
  * DIAGNOSTICS: a bad configuration exits 78 (EX_CONFIG); a database that
  * cannot be opened exits 73 (EX_CANTCREAT).  A frame that is too large
  * or does not decode closes that connection with one warning; other
- * clients go on.  A failed commit is rolled back and not acknowledged,
- * so the milter sends the batches again.
+ * clients go on.  A store that is busy (an auditor's write lock) or
+ * failing (disk full) is retried with back-off and logged as
+ * store-busy or store-failed, then store-recovered; nothing is
+ * acknowledged meanwhile, so the milters keep (and spool) their
+ * records.  SIGTERM: accept no one, store and acknowledge what has
+ * fully arrived, close the database, exit 0.
  * BUGS: none known.
  */
 
@@ -111,6 +115,37 @@ listen_unix(const struct sw_config *cfg, uid_t uid, gid_t gid)
 		sw_fatal(EX_OSERR, "start error=\"listen: %s\"",
 		    strerror(errno));
 	return fd;
+}
+
+/*
+ * check_private - warn when others may read the database or its
+ * directory: transcripts hold addresses, headers and AUTH names.  The
+ * packages make the directory 0750; the file is created 0640.
+ */
+static void
+check_private(const char *db)
+{
+	struct stat st;
+	char	 dir[4096];
+	char	*slash;
+
+	if (strlen(db) >= sizeof dir)
+		return;
+	memcpy(dir, db, strlen(db) + 1);
+	if ((slash = strrchr(dir, '/')) == NULL)
+		memcpy(dir, ".", 2);
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (stat(dir, &st) == 0 && (st.st_mode & S_IRWXO) != 0)
+		sw_warn(0, "start warning=\"database directory %s has mode "
+		    "0%03o: others can reach the transcripts; make it 0750\"",
+		    dir, (unsigned)(st.st_mode & 07777));
+	if (stat(db, &st) == 0 && (st.st_mode & S_IRWXO) != 0)
+		sw_warn(0, "start warning=\"database %s has mode 0%03o: "
+		    "others can read the transcripts; make it 0640\"", db,
+		    (unsigned)(st.st_mode & 07777));
 }
 
 /* client_drop - close one client; its unacknowledged batches return */
@@ -338,74 +373,139 @@ forget_acks(void)
 			    "acknowledged");
 }
 
-/* serve - the main loop */
+/* Back-off while the store fails: first pause, largest pause. */
+#define STORE_BACKOFF_MIN_MS	100
+#define STORE_BACKOFF_MAX_MS	2000
+/* Between two log lines about the same store trouble. */
+#define STORE_LOG_EVERY_US	5000000
 
+/* What the store's trouble has been since the last success. */
+struct trouble {
+	unsigned long	 attempts;
+	long		 backoff_ms;
+	int64_t		 since;		/* first failure, monotonic */
+	int64_t		 logged;	/* last log line, monotonic */
+};
+
+/*
+ * store_trouble - a begin or commit failed: say so (not on every
+ * attempt), then pause before the next one.  Nothing was acknowledged;
+ * the senders keep their batches.
+ */
+static void
+store_trouble(struct store *st, struct trouble *t, const char *what)
+{
+	int64_t	 now = sw_mono_us();
+
+	if (t->attempts++ == 0)
+		t->since = now;
+	t->backoff_ms = t->backoff_ms ? t->backoff_ms * 2 :
+	    STORE_BACKOFF_MIN_MS;
+	if (t->backoff_ms > STORE_BACKOFF_MAX_MS)
+		t->backoff_ms = STORE_BACKOFF_MAX_MS;
+	if (t->attempts == 1 || now - t->logged >= STORE_LOG_EVERY_US) {
+		sw_warn(0, "%s %s error=\"%s\" attempt=%lu retry_in_ms=%ld "
+		    "(nothing acknowledged; the milters keep their records)",
+		    store_busy(st) ? "store-busy" : "store-failed", what,
+		    store_errmsg(st), t->attempts, t->backoff_ms);
+		t->logged = now;
+	}
+	/* A signal cuts the pause short; the loop then sees the stop. */
+	if (!stop_requested)
+		usleep((useconds_t)t->backoff_ms * 1000);
+}
+
+/* store_ok - a commit went through; end a period of trouble */
+
+static void
+store_ok(struct trouble *t)
+{
+	if (t->attempts > 0)
+		sw_notice(0, "store-recovered attempts=%lu after_ms=%lld",
+		    t->attempts, (long long)(sw_mono_us() - t->since) / 1000);
+	memset(t, 0, sizeof *t);
+}
+
+/*
+ * serve_round - wait up to timeout_ms for clients; store every complete
+ * batch that has arrived inside one transaction; after the commit,
+ * acknowledge them.  lfd < 0: accept no one.
+ */
+static void
+serve_round(struct store *st, int lfd, int timeout_ms, struct trouble *t)
+{
+	struct pollfd pfd[MAX_CLIENTS + 1];
+	size_t	 i, n = nclients;
+	int	 in_txn = 0, store_failed = 0, rc;
+
+	pfd[0].fd = lfd;
+	pfd[0].events = POLLIN;
+	pfd[0].revents = 0;
+	for (i = 0; i < n; i++) {
+		pfd[i + 1].fd = clients[i].fd;
+		pfd[i + 1].events = POLLIN;
+	}
+	rc = poll(pfd, n + 1, timeout_ms);
+	if (rc < 0) {
+		if (errno == EINTR)
+			return;
+		sw_fatal(EX_OSERR, "poll: %s", strerror(errno));
+	}
+	if (rc == 0)
+		return;
+
+	/* Read every client that is ready, inside one transaction. */
+	for (i = n; i > 0; i--) {
+		const char *why = NULL;
+
+		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (!in_txn) {
+			if (store_begin(st) < 0) {
+				/* The data wait in the sockets meanwhile. */
+				store_trouble(st, t, "begin");
+				return;
+			}
+			in_txn = 1;
+		}
+		/*
+		 * A client that leaves takes its pending acks with it; what
+		 * it sent is still committed, and a resend after it
+		 * reconnects is skipped as a duplicate.
+		 */
+		if (client_read(st, i - 1, &store_failed, &why) < 0)
+			client_drop(i - 1, why);
+	}
+	if (in_txn) {
+		if (!store_failed && store_commit(st) == 0) {
+			send_acks();
+			store_ok(t);
+		} else {
+			store_trouble(st, t, store_failed ? "insert" :
+			    "commit");
+			store_rollback(st);
+			forget_acks();
+		}
+	}
+	if (lfd >= 0 && (pfd[0].revents & POLLIN))
+		client_accept(lfd);
+}
+
+/*
+ * serve - the main loop, until SIGTERM.  Then accept no one, store and
+ * acknowledge what has fully arrived, and return: a batch still on its
+ * way is not acknowledged, so its milter sends it again to the next
+ * daemon.
+ */
 static void
 serve(struct store *st, int lfd)
 {
-	struct pollfd pfd[MAX_CLIENTS + 1];
-	int64_t	 busy_until = 0;
+	struct trouble t;
 
-	while (!stop_requested) {
-		size_t	 i, n = nclients;
-		int	 in_txn = 0, store_failed = 0, rc;
-
-		pfd[0].fd = lfd;
-		pfd[0].events = POLLIN;
-		for (i = 0; i < n; i++) {
-			pfd[i + 1].fd = clients[i].fd;
-			pfd[i + 1].events = POLLIN;
-		}
-		rc = poll(pfd, n + 1, 500);
-		if (rc < 0) {
-			if (errno == EINTR)
-				continue;
-			sw_fatal(EX_OSERR, "poll: %s", strerror(errno));
-		}
-		if (rc == 0)
-			continue;
-
-		/* Read every client that is ready, inside one transaction. */
-		for (i = n; i > 0; i--) {
-			const char *why = NULL;
-
-			if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-				continue;
-			if (!in_txn) {
-				if (store_begin(st) < 0) {
-					if (sw_mono_us() >= busy_until)
-						sw_warn(0, "store-busy error=\"%s\""
-						    " (not acknowledging, retrying)",
-						    store_errmsg(st));
-					busy_until = sw_mono_us() + 5000000;
-					usleep(100000);
-					break;
-				}
-				in_txn = 1;
-			}
-			/*
-			 * A client that leaves takes its pending acks with it;
-			 * what it sent is still committed, and a resend after
-			 * it reconnects is skipped as a duplicate.
-			 */
-			if (client_read(st, i - 1, &store_failed, &why) < 0)
-				client_drop(i - 1, why);
-		}
-		if (!in_txn)
-			goto accept;
-		if (!store_failed && store_commit(st) == 0) {
-			send_acks();
-			goto accept;
-		}
-		sw_warn(0, "store-failed error=\"%s\" (rolled back; batches "
-		    "will be sent again)", store_errmsg(st));
-		store_rollback(st);
-		forget_acks();
-		usleep(100000);
-accept:
-		if (pfd[0].revents & POLLIN)
-			client_accept(lfd);
-	}
+	memset(&t, 0, sizeof t);
+	while (!stop_requested)
+		serve_round(st, lfd, 500, &t);
+	serve_round(st, -1, 0, &t);
 }
 
 int
@@ -433,6 +533,11 @@ main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL);
+	/*
+	 * XXX reload: the daemon reads its configuration only at start, so
+	 * a SIGHUP (systemctl reload) must not end it; it is ignored.
+	 */
+	sigaction(SIGHUP, &sa, NULL);
 
 	lfd = listen_unix(&cfg, uid, gid);
 	if (sw_drop_privileges(uid, gid, err, sizeof err) < 0)
@@ -440,6 +545,7 @@ main(int argc, char **argv)
 	own_uid = geteuid();
 	allowed_gid = gid;
 	umask(027);		/* database 0640: the group may read it */
+	check_private(cfg.c_database);
 
 	if ((st = store_open(cfg.c_database, cfg.c_busy_timeout_ms, err,
 	    sizeof err)) == NULL)

@@ -28,7 +28,8 @@ char	*sw_format_utc(int64_t us, char *buf, size_t bufsize);
 char	*sw_format_id(uint64_t id, char *buf);
 
 /*
- * Look up user and group, for sw_drop_privileges().  0, or -1 with a
+ * Look up user and group, for sw_drop_privileges().  A user or group
+ * that is root's (uid or gid 0) is refused.  0, or -1 with a
  * message in err.
  */
 int	sw_lookup_owner(const char *user, const char *group, uid_t *uid,
@@ -36,7 +37,9 @@ int	sw_lookup_owner(const char *user, const char *group, uid_t *uid,
 
 /*
  * When running as root: clear supplementary groups and switch to
- * uid/gid for good.  Not root: nothing to do.  0, or -1 with a message.
+ * uid/gid for good, then make sure root cannot be regained.  Not root:
+ * the process must already run as uid.  uid 0 is refused.  0, or -1
+ * with a message.
  */
 int	sw_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errsize);
 

@@ -113,6 +113,23 @@ sw_lookup_owner(const char *user, const char *group, uid_t *uid,
 		}
 		*gid = gr->gr_gid;
 	}
+	/*
+	 * Both programs parse client data; neither may keep root's power
+	 * after start-up, and root's group opens too many files.
+	 */
+	if (*uid == 0) {
+		snprintf(err, errsize, "user \"%s\" is root: refusing to run "
+		    "as root; set user to an unprivileged account such as "
+		    "smtpwarden", user);
+		return -1;
+	}
+	if (*gid == 0) {
+		snprintf(err, errsize, "group \"%s\" is gid 0: refusing to "
+		    "run with root's group; set group to one of its own such "
+		    "as smtpwarden", group != NULL && *group != '\0' ?
+		    group : "(the user's primary group)");
+		return -1;
+	}
 	return 0;
 }
 
@@ -121,16 +138,30 @@ sw_lookup_owner(const char *user, const char *group, uid_t *uid,
 int
 sw_drop_privileges(uid_t uid, gid_t gid, char *err, size_t errsize)
 {
-	if (geteuid() != 0)
+	if (uid == 0) {
+		snprintf(err, errsize, "refusing to run as root");
+		return -1;
+	}
+	if (geteuid() != 0 && getuid() != 0) {
+		/* Started as a user (systemd User=): it must be ours. */
+		if (geteuid() != uid) {
+			snprintf(err, errsize, "running as uid %ld, not as root "
+			    "or as the configured user (uid %ld): start as one "
+			    "of them", (long)geteuid(), (long)uid);
+			return -1;
+		}
 		return 0;
+	}
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0) {
 		snprintf(err, errsize, "cannot switch to uid %ld gid %ld: %s",
 		    (long)uid, (long)gid, strerror(errno));
 		return -1;
 	}
-	if (uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
-		snprintf(err, errsize, "privileges could be regained");
+	if (getuid() == 0 || geteuid() == 0 || setuid(0) == 0 ||
+	    seteuid(0) == 0) {
+		snprintf(err, errsize, "still root after switching to uid %ld; "
+		    "refusing to go on", (long)uid);
 		return -1;
 	}
 	return 0;

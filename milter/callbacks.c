@@ -32,6 +32,9 @@
 #include <string.h>
 
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+#include <pthread.h>
+#include <stdint.h>
 
 #include "callbacks.h"
 #include "session.h"
@@ -54,6 +57,107 @@
 /* The actions the MTA agreed to, from the latest negotiation. */
 static unsigned long negotiated_actions = WANT_ACTIONS;
 
+/* The no-reply flag of each rule stage; the body never replies. */
+static const unsigned long nr_bits[PS_MAX] = {
+	[PS_CONNECT] = SMFIP_NR_CONN,
+	[PS_HELO] = SMFIP_NR_HELO,
+	[PS_MAIL] = SMFIP_NR_MAIL,
+	[PS_RCPT] = SMFIP_NR_RCPT,
+	[PS_DATA] = SMFIP_NR_DATA,
+	[PS_HEADER] = SMFIP_NR_HDR,
+	[PS_EOH] = SMFIP_NR_EOH,
+	[PS_EOM] = 0,			/* end of message always answers */
+	[PS_UNKNOWN] = SMFIP_NR_UNKN,
+};
+
+/*
+ * XXX libmilter compatibility: the stages that may go without a reply.
+ * When the MTA need not wait, it sends its last commands (MAIL, RSET,
+ * QUIT) and closes at once; libmilter 8.17 then sees POLLHUP before it
+ * has read them and drops them unread, so their events never reach the
+ * transcript (measured with Postfix 3.7: MAIL, abort and quit lost).
+ * Headers, end of headers, body chunks and DATA are always followed by
+ * end of message, which waits for its answer, so nothing is lost there.
+ */
+#define NR_SAFE		(SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | \
+			    SMFIP_NR_DATA)
+
+/*
+ * The no-reply flags negotiated per milter connection.  They must
+ * outlive the SMTP session: after QUIT_NC the next session arrives on
+ * the same connection without a new negotiation, and libmilter keeps
+ * the old flags.  The session's private data cannot carry them (it must
+ * be NULL when a connection ends), so they are kept here by context,
+ * in a fixed table: a connection evicted from it falls back to the
+ * flags of the latest negotiation.
+ * XXX more than LINK_SLOTS milter connections at once: a session reused
+ * by QUIT_NC across a reload may answer at a stage negotiated as
+ * no-reply; libmilter then drops the answer and logs it.
+ */
+#define LINK_SLOTS	4096
+#define LINK_PROBES	8
+
+static struct {
+	const void	*ln_ctx;
+	unsigned long	 ln_nr;
+} links[LINK_SLOTS];
+static pthread_mutex_t links_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned long latest_nr;
+
+/* link_slot - home slot of a context */
+
+static size_t
+link_slot(const void *ctx)
+{
+	return (size_t)(((uintptr_t)ctx >> 4) * 2654435761u) % LINK_SLOTS;
+}
+
+/* link_remember - the flags negotiated on this milter connection */
+
+static void
+link_remember(const void *ctx, unsigned long nr)
+{
+	size_t	 home = link_slot(ctx), i, slot = home;
+
+	pthread_mutex_lock(&links_lock);
+	for (i = 0; i < LINK_PROBES; i++) {
+		size_t	 at = (home + i) % LINK_SLOTS;
+
+		if (links[at].ln_ctx == ctx || links[at].ln_ctx == NULL) {
+			slot = at;
+			break;
+		}
+	}
+	links[slot].ln_ctx = ctx;
+	links[slot].ln_nr = nr;
+	latest_nr = nr;
+	pthread_mutex_unlock(&links_lock);
+}
+
+/* link_flags - the flags of this connection, or the latest ones */
+
+static unsigned long
+link_flags(const void *ctx)
+{
+	size_t	 home = link_slot(ctx), i;
+	unsigned long nr = 0;
+	int	 found = 0;
+
+	pthread_mutex_lock(&links_lock);
+	for (i = 0; i < LINK_PROBES && !found; i++) {
+		size_t	 at = (home + i) % LINK_SLOTS;
+
+		if (links[at].ln_ctx == ctx) {
+			nr = links[at].ln_nr;
+			found = 1;
+		}
+	}
+	if (!found)
+		nr = latest_nr;
+	pthread_mutex_unlock(&links_lock);
+	return nr;
+}
+
 /* mlfi_negotiate - choose actions, steps and per-stage macros */
 
 static sfsistat
@@ -63,10 +167,26 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
 {
 	(void)f2;
 	(void)f3;
+	struct pol_ruleset *rs = policy_current();
+	unsigned long nr = SMFIP_NR_BODY;
+	int	 st;
+
+	/*
+	 * The MTA need not wait for a stage whose rules can only say
+	 * "continue" (the transcript is recorded all the same), nor for
+	 * body chunks, which never get an answer.  Only stages that are
+	 * always followed by one that waits qualify (NR_SAFE).
+	 */
+	for (st = 0; st < PS_MAX; st++)
+		if (!policy_stage_may_reply(rs, (enum pol_stage)st))
+			nr |= nr_bits[st];
+	policy_release(rs);
+	nr &= steps & NR_SAFE;
 	*pactions = actions & WANT_ACTIONS;
-	*psteps = steps & WANT_STEPS;
+	*psteps = (steps & WANT_STEPS) | nr;
 	*pf2 = 0;
 	*pf3 = 0;
+	link_remember(ctx, nr);
 	__atomic_store_n(&negotiated_actions, *pactions, __ATOMIC_RELAXED);
 	if (actions & SMFIF_SETSYMLIST) {
 		smfi_setsymlist(ctx, SMFIM_CONNECT,
@@ -235,6 +355,22 @@ store_tempfail(SMFICTX *ctx, struct session *s)
 }
 
 /*
+ * answer - what the callback returns: nothing at all for a stage the
+ * MTA was told not to wait for.
+ */
+static sfsistat
+answer(struct session *s, enum pol_stage stage, sfsistat rc)
+{
+	if (!(s->s_nr & nr_bits[stage]))
+		return rc;
+	if (rc != SMFIS_CONTINUE)
+		sw_warn(s->s_id, "answer-dropped stage=%s (this milter "
+		    "connection was negotiated before the rules could answer "
+		    "here; new connections will)", policy_stage_name(stage));
+	return SMFIS_NOREPLY;
+}
+
+/*
  * decide - evaluate the stage's rules, record the event with its
  * decision, and give the MTA the answer.
  */
@@ -259,7 +395,7 @@ decide(SMFICTX *ctx, struct session *s, enum pol_stage stage)
 	    &(struct pol_facts){ &s->s_conn, &s->s_tf }, &v) == 0) {
 		if (s->s_pending)
 			(void)session_emit(s);
-		return SMFIS_CONTINUE;
+		return answer(s, stage, SMFIS_CONTINUE);
 	}
 	record_hits(s, &v, texts);
 	if (s->s_pending)
@@ -300,7 +436,7 @@ decide(SMFICTX *ctx, struct session *s, enum pol_stage stage)
 	if (stage == PS_RCPT && (rc == SMFIS_REJECT || rc == SMFIS_TEMPFAIL) &&
 	    s->s_tf.tf_rcpt_count > 0)
 		s->s_tf.tf_rcpt_count--;
-	return rc;
+	return answer(s, stage, rc);
 }
 
 /*
@@ -402,6 +538,7 @@ mlfi_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
 		return SMFIS_ACCEPT;
 	}
 	smfi_setpriv(ctx, s);
+	s->s_nr = link_flags(ctx);
 	transcript_connect(s, ctx, host, sa);
 	return decide(ctx, s, PS_CONNECT);
 }
@@ -509,9 +646,10 @@ mlfi_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct session *s = SESSION(ctx);
 
-	if (s != NULL)
-		transcript_body(s, chunk, len);
-	return SMFIS_CONTINUE;
+	if (s == NULL)
+		return SMFIS_CONTINUE;
+	transcript_body(s, chunk, len);
+	return (s->s_nr & SMFIP_NR_BODY) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 /* mlfi_eom - end of message: the last decision and the changes */

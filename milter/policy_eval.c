@@ -935,8 +935,13 @@ policy_evaluate(const struct pol_ruleset *rs, enum pol_stage stage,
 		if (!truth(&v))
 			continue;
 		__atomic_add_fetch(&r->pr_hits, 1, __ATOMIC_RELAXED);
-		if (vd->pv_nhits == POL_MAX_HITS)
-			break;
+		/*
+		 * The last slot is kept for the terminal hit: however many
+		 * tags came first, the decision is taken and recorded.
+		 */
+		if (vd->pv_nhits >= POL_MAX_HITS - 1 && (r->pr_shadow ||
+		    !is_terminal(r->pr_action.pa_type)))
+			continue;
 		h = &vd->pv_hits[vd->pv_nhits++];
 		h->ph_rule = r;
 		h->ph_mode = r->pr_shadow ? PM_SHADOW :
@@ -964,7 +969,7 @@ policy_stage_may_reply(const struct pol_ruleset *rs, enum pol_stage stage)
 {
 	size_t	 i, first, count;
 
-	if (rs == NULL || rs->rs_monitor)
+	if (rs == NULL || rs->rs_monitor || stage >= PS_MAX)
 		return 0;
 	first = rs->rs_stage_first[stage];
 	count = rs->rs_stage_count[stage];

@@ -123,8 +123,17 @@ perror_at(struct parser *p, int line, int col, const char *fmt, ...)
 		    p->file, line, col, reason);
 }
 
-#define perror_tok(p, ...) \
-	perror_at((p), (p)->tok.line, (p)->tok.col, __VA_ARGS__)
+/*
+ * perror_tok - an error at the current token.  The lexer has already
+ * reported a T_BAD token, so the statement fails without a second
+ * error at the same place.
+ */
+#define perror_tok(p, ...) do {						\
+	if ((p)->tok.t == T_BAD)					\
+		(p)->failed = 1;					\
+	else								\
+		perror_at((p), (p)->tok.line, (p)->tok.col, __VA_ARGS__); \
+} while (0)
 
 /* ---------------------------------------------------------------- */
 /* Lexer                                                            */
@@ -172,6 +181,7 @@ lex_string(struct parser *p, struct token *t)
 	int	 c;
 
 	if (buf == NULL) {
+		perror_at(p, t->line, t->col, "out of memory");
 		t->t = T_BAD;
 		return;
 	}
@@ -209,6 +219,7 @@ lex_string(struct parser *p, struct token *t)
 			char	*nb = realloc(buf, cap *= 2);
 
 			if (nb == NULL) {
+				perror_at(p, t->line, t->col, "out of memory");
 				free(buf);
 				t->t = T_BAD;
 				return;
@@ -412,7 +423,9 @@ item_init(struct pol_item *it, const char *text, char *why, size_t whysize)
 	} else if (strpbrk(text, "*?[") != NULL) {
 		it->pi_type = I_GLOB;
 	} else if (len < sizeof addr && (strchr(text, ':') != NULL ||
-	    strspn(text, "0123456789./") == len)) {
+	    (strchr(text, '.') != NULL &&
+	    strspn(text, "0123456789./") == len))) {
+		/* Digits alone ("25") are an exact entry, not an address. */
 		char	*end;
 		long	 prefix;
 
@@ -423,7 +436,9 @@ item_init(struct pol_item *it, const char *text, char *why, size_t whysize)
 			*slash = '\0';
 			errno = 0;
 			prefix = strtol(slash + 1, &end, 10);
-			if (errno != 0 || *end != '\0' || slash[1] == '\0') {
+			/* Digits only: no sign, no space, no empty length. */
+			if (errno != 0 || *end != '\0' ||
+			    !isdigit((unsigned char)slash[1])) {
 				snprintf(why, whysize, "bad prefix length in "
 				    "\"%s\"", text);
 				return -1;
@@ -654,6 +669,49 @@ map_entry_cmp(const void *a, const void *b)
 	    ((const struct pol_map_entry *)b)->pme_key);
 }
 
+/*
+ * map_merge - after sorting, join the entries of a key given on more
+ * than one line, so that the lookup (a binary search, which finds any
+ * one of equal keys) sees them all.  -1 when memory runs out; the key
+ * then stays split and the load fails.
+ */
+static int
+map_merge(struct pol_map *m)
+{
+	size_t	 i, o = 0;
+	int	 rc = 0;
+
+	for (i = 0; i < m->pm_nentries; i++) {
+		struct pol_map_entry *e = &m->pm_entries[i];
+		struct pol_list *to, *from = e->pme_list;
+		struct pol_item *items;
+
+		if (o == 0 ||
+		    strcmp(m->pm_entries[o - 1].pme_key, e->pme_key) != 0) {
+			m->pm_entries[o++] = *e;
+			continue;
+		}
+		to = m->pm_entries[o - 1].pme_list;
+		items = reallocarray(to->pl_items, to->pl_nitems +
+		    from->pl_nitems, sizeof *items);
+		if (items == NULL) {
+			m->pm_entries[o++] = *e;
+			rc = -1;
+			continue;
+		}
+		/* The items move; their texts and patterns go with them. */
+		memcpy(items + to->pl_nitems, from->pl_items,
+		    from->pl_nitems * sizeof *items);
+		to->pl_items = items;
+		to->pl_nitems += from->pl_nitems;
+		free(from->pl_items);
+		free(from);
+		free(e->pme_key);
+	}
+	m->pm_nentries = o;
+	return rc;
+}
+
 /* store_add_list - keep a list in the rule set's store */
 
 static int
@@ -831,6 +889,8 @@ parse_map_stmt(struct parser *p)
 	(void)load_words_file(p, p->tok.text, line, col, add_map_line, m);
 	qsort(m->pm_entries, m->pm_nentries, sizeof *m->pm_entries,
 	    map_entry_cmp);
+	if (map_merge(m) < 0)
+		perror_at(p, line, col, "out of memory");
 	lex_next(p);
 }
 

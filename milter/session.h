@@ -69,6 +69,7 @@ struct session {
 	int		 s_txn_accepted;	/* "accept" in this transaction */
 	int		 s_txn_discard;
 	int		 s_rcpt_mta_rejected;	/* the RCPT being decided */
+	unsigned long	 s_nr;		/* SMFIP_NR_* of the milter link */
 	size_t		 s_nchanges;
 	struct eom_change s_changes[SESSION_MAX_CHANGES];
 };

@@ -1,14 +1,20 @@
 /*
  * shipper.h - the milter's outbound path: a bounded in-memory queue of
- * encoded records and one sender thread that ships them to smtpwardend
- * in batches, keeping each batch until the daemon acknowledges its
- * commit.
+ * encoded records, a sender thread that ships them to smtpwardend in
+ * batches (or, while the daemon cannot take them, appends them to the
+ * spool on disk), and a replay thread that sends spool files, oldest
+ * first, and removes each one once the daemon has acknowledged all of
+ * it.
  *
- * Callbacks only call shipper_enqueue(), which never blocks on I/O.
+ * Callbacks only call shipper_enqueue() and shipper_store_failing(),
+ * which never block on I/O.
  *
- * DIAGNOSTICS: shipper_start() returns -1 with a message.
- * BUGS: a record that finds the queue full is counted and lost; the
- * on-disk spool that takes over in that case is not built yet.
+ * DIAGNOSTICS: shipper_start() returns -1 with a message.  Spooling,
+ * replay, damaged spool frames and lost records are logged as they
+ * happen (see shipper.c).
+ * BUGS: a record that finds the queue full (queue_max_records) is
+ * counted and lost; the queue fills only while neither the daemon nor
+ * the spool takes records.
  */
 #ifndef SHIPPER_H
 #define SHIPPER_H
@@ -18,6 +24,7 @@
 
 #include "sw_config.h"
 
+/* Uses session_instance (session.h) for the names of spool files. */
 int	shipper_start(const struct sw_config *, char *err, size_t errsize);
 
 /*
@@ -26,7 +33,18 @@ int	shipper_start(const struct sw_config *, char *err, size_t errsize);
  */
 int	shipper_enqueue(uint64_t session, char *data, size_t len);
 
-/* Ship what is queued, waiting at most timeout_ms, then stop. */
+/*
+ * Should the next SMTP stage be tempfailed?  True while records find no
+ * place (neither daemon nor spool, or a full queue) and
+ * on_store_failure is tempfail.
+ */
+int	shipper_store_failing(void);
+
+/*
+ * Ship or spool what is queued, then stop.  Spool files are replayed
+ * for at most timeout_ms while the daemon answers; what is left stays
+ * on disk for the next start.
+ */
 void	shipper_stop(long timeout_ms);
 
 /* Counters for logs and tests. */

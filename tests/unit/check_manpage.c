@@ -115,6 +115,8 @@ is_key(const char *name)
 	return 0;
 }
 
+/* test_every_key_documented - an entry for each key the parser takes */
+
 START_TEST(test_every_key_documented)
 {
 	const char *const *k;
@@ -128,6 +130,8 @@ START_TEST(test_every_key_documented)
 	ck_assert_msg(nkeys > 0, "sw_config_keys(): got no keys, want some");
 }
 END_TEST
+
+/* test_every_default_stated - each entry says what the default is */
 
 START_TEST(test_every_default_stated)
 {
@@ -147,6 +151,8 @@ START_TEST(test_every_default_stated)
 	}
 }
 END_TEST
+
+/* test_no_unknown_key_documented - no entry for a key that is gone */
 
 START_TEST(test_no_unknown_key_documented)
 {
@@ -169,6 +175,8 @@ START_TEST(test_no_unknown_key_documented)
 }
 END_TEST
 
+/* test_keys_documented_once - one entry per key, not two */
+
 START_TEST(test_keys_documented_once)
 {
 	const char *const *k;
@@ -187,6 +195,8 @@ START_TEST(test_keys_documented_once)
 	}
 }
 END_TEST
+
+/* manpage_suite - the tests, with the page read fresh for each */
 
 static Suite *
 manpage_suite(void)
