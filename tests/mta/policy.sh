@@ -63,6 +63,8 @@ rule tag-it         eom   sender.domain == "tagged.example"
                     -> add-header X-Warden "tagged %{sender}"
 rule hold-it        eom   has_header("X-Hold-Me") -> quarantine "held by rule"
 rule drop-it        eom   sender == "drop@example.com" -> discard
+rule tag-rcpt       rcpt  rcpt == "tagme@example.org"
+                    -> add-header X-Rcpt-Tag "decided at rcpt"
 ${2:-}
 RULES
 }
@@ -74,7 +76,7 @@ sw_start_milter || exit 1
 H_MILTER=$SW_MILTER_CONN
 h_setup "$WORK/pf" || exit 1
 # Headers the milter adds pass Postfix's milter_header_checks: log them.
-h_postconf "milter_header_checks = regexp:{ {/^X-Warden:/ WARN added by milter} }" >/dev/null
+h_postconf "milter_header_checks = regexp:{ {/^X-(Warden|Rcpt-Tag):/ WARN added by milter} }" >/dev/null
 h_start || exit 1
 
 session_port() { sed -n 's/^port //p' | head -1; }
@@ -220,6 +222,34 @@ S
 )
 check_eq "too-big: reply at end of data" "$(grep -E '^552' <<< "$out")" \
     "552 5.3.4 Message too big for us"
+
+echo "# C02: after a refusal at end of message the next message is clean"
+out=$(dialog <<S
+send EHLO client.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+rawfile $WORK/big.eml
+reply
+expect 552
+send RSET
+send MAIL FROM:<alice@example.com>
+expect 250
+send RCPT TO:<tagme@example.org>
+expect 250
+send DATA
+raw Subject: small\r\n\r\nx\r\n.\r\n
+reply
+expect 250
+quit
+S
+)
+check_match "C02: the second message is accepted" \
+    "$(grep -E '^250 2\.0\.0 Ok: queued' <<< "$out")" "queued as"
+qid=$(sed -n 's/.*queued as \([0-9A-F]*\).*/\1/p' <<< "$out")
+check_match "C32: a header decided at RCPT is added at end of message" \
+    "$(maillog_wait "$qid: milter-header-warning: header X-Rcpt-Tag: decided at rcpt")" \
+    "added by milter"
 
 echo "# changes at end of message: add-header, quarantine, discard"
 out=$(dialog <<'S'
