@@ -207,11 +207,10 @@ for u in smtpwardend.service smtpwarden-milter.service; do
         "$( [ -f "$UNITDIR/$u" ] && echo installed)$(ls \
             /etc/systemd/system/*.wants/"$u" 2>/dev/null)" "installed"
 done
-if command -v systemd-analyze >/dev/null 2>&1; then
-    check_eq "systemd-analyze verify: the units are sound" \
-        "$(systemd-analyze verify "$UNITDIR/smtpwardend.service" \
-            "$UNITDIR/smtpwarden-milter.service" 2>&1)" ""
-fi
+# systemd is installed by tests/install-deps; no systemd needs to run.
+check_eq "systemd-analyze verify: the units are sound" \
+    "$(systemd-analyze verify "$UNITDIR/smtpwardend.service" \
+        "$UNITDIR/smtpwarden-milter.service" 2>&1)" ""
 check_eq "the milter unit orders after the daemon's" \
     "$(unit_key smtpwarden-milter.service After)" "smtpwardend.service"
 for page in smtpwarden-milter.8 smtpwardend.8 smtpwarden.conf.5; do
