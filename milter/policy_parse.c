@@ -233,6 +233,60 @@ lex_string(struct parser *p, struct token *t)
 	t->text = buf;
 }
 
+/* single_char_token - the token a lone punctuation character makes */
+
+static enum tok
+single_char_token(int c)
+{
+	static const struct {
+		char		 ch;
+		enum tok	 tok;
+	} singles[] = {
+		{ '(', T_LPAREN }, { ')', T_RPAREN }, { '{', T_LBRACE },
+		{ '}', T_RBRACE }, { '[', T_LBRACK }, { ']', T_RBRACK },
+		{ ',', T_COMMA }, { '@', T_AT },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof singles / sizeof singles[0]; i++)
+		if (singles[i].ch == c)
+			return singles[i].tok;
+	return T_BAD;
+}
+
+/*
+ * operator_token - a comparison or assignment operator starting with c
+ * (the next character decides between "<" and "<=", "=" and "==" or
+ * "=~", ...), consuming its second character; T_BAD if none.
+ */
+static enum tok
+operator_token(struct parser *p, int c)
+{
+	static const struct {
+		char		 first;
+		char		 second;	/* 0: the one-character form */
+		enum tok	 tok;
+	} ops[] = {
+		{ '<', '=', T_LE }, { '<', 0, T_LT },
+		{ '>', '=', T_GE }, { '>', 0, T_GT },
+		{ '=', '=', T_EQ }, { '=', '~', T_MATCH }, { '=', 0, T_ASSIGN },
+		{ '!', '=', T_NE }, { '!', '~', T_NOMATCH },
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+		if (ops[i].first != c)
+			continue;
+		if (ops[i].second == 0)
+			return ops[i].tok;
+		if (lex_peek(p, 0) == ops[i].second) {
+			(void)lex_getc(p);
+			return ops[i].tok;
+		}
+	}
+	return T_BAD;
+}
+
 /* lex_next - read the next token into p->tok */
 
 static void
@@ -284,68 +338,9 @@ lex_next(struct parser *p)
 		return;
 	}
 	(void)lex_getc(p);
-	switch (c) {
-	case '(':
-		t->t = T_LPAREN;
+	if ((t->t = single_char_token(c)) != T_BAD ||
+	    (t->t = operator_token(p, c)) != T_BAD)
 		return;
-	case ')':
-		t->t = T_RPAREN;
-		return;
-	case '{':
-		t->t = T_LBRACE;
-		return;
-	case '}':
-		t->t = T_RBRACE;
-		return;
-	case '[':
-		t->t = T_LBRACK;
-		return;
-	case ']':
-		t->t = T_RBRACK;
-		return;
-	case ',':
-		t->t = T_COMMA;
-		return;
-	case '@':
-		t->t = T_AT;
-		return;
-	case '<':
-		if (lex_peek(p, 0) == '=') {
-			(void)lex_getc(p);
-			t->t = T_LE;
-		} else
-			t->t = T_LT;
-		return;
-	case '>':
-		if (lex_peek(p, 0) == '=') {
-			(void)lex_getc(p);
-			t->t = T_GE;
-		} else
-			t->t = T_GT;
-		return;
-	case '=':
-		if (lex_peek(p, 0) == '=') {
-			(void)lex_getc(p);
-			t->t = T_EQ;
-		} else if (lex_peek(p, 0) == '~') {
-			(void)lex_getc(p);
-			t->t = T_MATCH;
-		} else
-			t->t = T_ASSIGN;
-		return;
-	case '!':
-		if (lex_peek(p, 0) == '=') {
-			(void)lex_getc(p);
-			t->t = T_NE;
-			return;
-		}
-		if (lex_peek(p, 0) == '~') {
-			(void)lex_getc(p);
-			t->t = T_NOMATCH;
-			return;
-		}
-		break;
-	}
 	t->t = T_BAD;
 	perror_at(p, t->line, t->col, "unexpected character '%c'",
 	    isprint(c) ? c : '?');
@@ -586,6 +581,20 @@ load_words_file(struct parser *p, const char *path, int line, int col,
 	return rc;
 }
 
+/* file_error - an error inside a list or map file, named by that file */
+
+static int
+file_error(struct parser *p, const char *file, int line, const char *why)
+{
+	size_t	 used = strlen(p->err);
+
+	p->failed = 1;
+	if (++p->nerrors <= MAX_ERRORS && used + 1 < p->errsize)
+		snprintf(p->err + used, p->errsize - used, "%s:%d:1: %s\n",
+		    file, line, why);
+	return -1;
+}
+
 /* add_list_line - one entry per line of a list file */
 
 static int
@@ -593,7 +602,6 @@ add_list_line(struct parser *p, void *ctx, char **words, int n,
     const char *file, int line)
 {
 	char	 why[512];
-	size_t	 used;
 
 	if (n != 1) {
 		snprintf(why, sizeof why, "one entry per line, found %d", n);
@@ -602,13 +610,7 @@ add_list_line(struct parser *p, void *ctx, char **words, int n,
 	if (list_add(ctx, words[0], why, sizeof why) == 0)
 		return 0;
 bad:
-	/* Errors inside a list file are named by that file and line. */
-	p->failed = 1;
-	used = strlen(p->err);
-	if (++p->nerrors <= MAX_ERRORS && used + 1 < p->errsize)
-		snprintf(p->err + used, p->errsize - used, "%s:%d:1: %s\n",
-		    file, line, why);
-	return -1;
+	return file_error(p, file, line, why);
 }
 
 /* add_map_line - "key entry entry ..." per line of a map file */
@@ -620,7 +622,6 @@ add_map_line(struct parser *p, void *ctx, char **words, int n,
 	struct pol_map *m = ctx;
 	struct pol_map_entry *e;
 	char	 why[512];
-	size_t	 used;
 	int	 i;
 
 	if (n < 2) {
@@ -654,12 +655,7 @@ add_map_line(struct parser *p, void *ctx, char **words, int n,
 			goto bad;
 	return 0;
 bad:
-	p->failed = 1;
-	used = strlen(p->err);
-	if (++p->nerrors <= MAX_ERRORS && used + 1 < p->errsize)
-		snprintf(p->err + used, p->errsize - used, "%s:%d:1: %s\n",
-		    file, line, why);
-	return -1;
+	return file_error(p, file, line, why);
 }
 
 static int

@@ -27,6 +27,25 @@ SW_FAILED=0
 SW_DAEMON_PID=
 SW_MILTER_PID=
 
+# sw_test_begin NAME - as root: a work directory in WORK, and the cleanup
+# that stops everything at exit (the directory is kept if a check failed
+# or KEEP is set)
+sw_test_begin() {
+    [ "$(id -u)" -eq 0 ] || { echo "$1 must run as root" >&2; exit 77; }
+    WORK=$(mktemp -d "/tmp/smtpwarden-$1.XXXXXX") || exit 1
+    trap sw_test_end EXIT
+}
+
+sw_test_end() {
+    declare -F h_stop >/dev/null && h_stop
+    sw_stop_all
+    if [ "$SW_FAILED" -eq 0 ] && [ -z "${KEEP:-}" ]; then
+        rm -rf "$WORK"
+    else
+        echo "work directory kept: $WORK"
+    fi
+}
+
 # sw_setup WORKDIR - configuration and directories under WORKDIR/sw
 sw_setup() {
     SW_DIR=$1/sw

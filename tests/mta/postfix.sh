@@ -12,19 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/harness.sh"
 . "$here/lib.sh"
 
-[ "$(id -u)" -eq 0 ] || { echo "postfix.sh must run as root" >&2; exit 77; }
-
-WORK=$(mktemp -d /tmp/smtpwarden-pf.XXXXXX)
-cleanup() {
-    h_stop
-    sw_stop_all
-    if [ "$SW_FAILED" -eq 0 ] && [ -z "${KEEP:-}" ]; then
-        rm -rf "$WORK"
-    else
-        echo "work directory kept: $WORK"
-    fi
-}
-trap cleanup EXIT
+sw_test_begin pf
 
 sw_setup "$WORK" || exit 1
 sw_start_daemon || exit 1
