@@ -44,7 +44,7 @@ enum key_type {
 	KEY_INT,
 	KEY_MODE,		/* octal file mode as a string */
 	KEY_LEVEL,		/* syslog level name */
-	KEY_CHOICE,		/* one word of ck_choices, stored as its index */
+	KEY_CHOICE,		/* a word of config_choices, kept as index */
 	KEY_OPTSTRING		/* a string that may be empty */
 };
 

@@ -41,6 +41,7 @@
 #include "shipper.h"
 #include "sw_escape.h"
 #include "sw_log.h"
+#include "decode.h"
 #include "transcript.h"
 
 /* Actions we may use; the MTA's offer limits them. */
@@ -184,6 +185,7 @@ mlfi_negotiate(SMFICTX *ctx, unsigned long actions, unsigned long steps,
 	nr &= steps & NR_SAFE;
 	*pactions = actions & WANT_ACTIONS;
 	*psteps = (steps & WANT_STEPS) | nr;
+	decode_note_steps(*psteps);	/* decode.c: header leading space */
 	*pf2 = 0;
 	*pf3 = 0;
 	link_remember(ctx, nr);
@@ -231,17 +233,18 @@ percent_double(const char *src, char *dst, size_t dstsize)
 /* set_reply - give the MTA our reply text, one line or several */
 
 static void
-set_reply(SMFICTX *ctx, struct session *s, const struct pol_verdict *v)
+set_reply(SMFICTX *ctx, struct session *s, const struct pol_rule *rule,
+    const char *reply)
 {
-	const struct pol_action_spec *a = &v->pv_rule->pr_action;
-	char	*lines[MAX_REPLY_LINES + 1], text[sizeof v->pv_reply], *nl;
+	const struct pol_action_spec *a = &rule->pr_action;
+	char	*lines[MAX_REPLY_LINES + 1], text[POL_REPLY_MAX], *nl;
 	int	 n = 0, rc;
 
 	/*
 	 * Both MTAs read the reply as a format in which "%%" stands for
 	 * "%"; every "%" we send is doubled so none becomes a directive.
 	 */
-	percent_double(v->pv_reply, text, sizeof text);
+	percent_double(reply, text, sizeof text);
 	lines[n++] = text;
 	for (nl = strchr(text, '\n'); nl != NULL && n < MAX_REPLY_LINES;
 	    nl = strchr(nl + 1, '\n')) {
@@ -265,7 +268,7 @@ set_reply(SMFICTX *ctx, struct session *s, const struct pol_verdict *v)
 	if (rc != MI_SUCCESS)
 		sw_warn(s->s_id, "reply-refused rule=%s code=%s (libmilter "
 		    "refused the text; the MTA uses its own)",
-		    v->pv_rule->pr_name, a->pa_code);
+		    rule->pr_name, a->pa_code);
 }
 
 /*
@@ -340,12 +343,14 @@ queue_change(struct session *s, const struct pol_hit *h)
 /*
  * store_tempfail - with on_store_failure = tempfail, answer 451 4.3.0
  * while neither the daemon nor the spool can take records (shipper.c).
- * The event is still queued.
+ * The event is still queued.  Not at header and end-of-header: Postfix
+ * then waits for an end-of-message reply that libmilter never sends.
  */
 static int
-store_tempfail(SMFICTX *ctx, struct session *s)
+store_tempfail(SMFICTX *ctx, struct session *s, enum pol_stage stage)
 {
-	if (!shipper_store_failing())
+	if (stage == PS_HEADER || stage == PS_EOH || stage == PS_UNKNOWN ||
+	    (s->s_nr & nr_bits[stage]) || !shipper_store_failing())
 		return 0;
 	if (s->s_pending)
 		(void)session_emit(s);
@@ -383,7 +388,7 @@ decide(SMFICTX *ctx, struct session *s, enum pol_stage stage)
 	size_t	 i;
 	int	 skip;
 
-	if (store_tempfail(ctx, s))
+	if (store_tempfail(ctx, s, stage))
 		return SMFIS_TEMPFAIL;
 	/*
 	 * No rules after "accept"; none for a recipient the MTA rejected
@@ -409,12 +414,22 @@ decide(SMFICTX *ctx, struct session *s, enum pol_stage stage)
 
 	switch (v.pv_action) {
 	case PA_REJECT:
-		set_reply(ctx, s, &v);
-		rc = SMFIS_REJECT;
-		break;
 	case PA_TEMPFAIL:
-		set_reply(ctx, s, &v);
-		rc = SMFIS_TEMPFAIL;
+		/*
+		 * Postfix waits for an answer to the end of message after a
+		 * refusal at a header or at end of headers, and libmilter
+		 * sends none: refuse there, at end of message, instead.
+		 */
+		if (stage == PS_HEADER || stage == PS_EOH) {
+			if (s->s_deferred_rule == NULL) {
+				s->s_deferred_rule = v.pv_rule;
+				memcpy(s->s_deferred_reply, v.pv_reply,
+				    sizeof s->s_deferred_reply);
+			}
+			break;
+		}
+		set_reply(ctx, s, v.pv_rule, v.pv_reply);
+		rc = v.pv_action == PA_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
 		break;
 	case PA_ACCEPT:
 		/*
@@ -664,6 +679,13 @@ mlfi_eom(SMFICTX *ctx)
 		return SMFIS_CONTINUE;
 	transcript_eom(s, ctx);
 	rc = decide(ctx, s, PS_EOM);
+	if (rc == SMFIS_CONTINUE && s->s_deferred_rule != NULL) {
+		const struct pol_rule *r = s->s_deferred_rule;
+
+		set_reply(ctx, s, r, s->s_deferred_reply);
+		rc = r->pr_action.pa_type == PA_REJECT ? SMFIS_REJECT :
+		    SMFIS_TEMPFAIL;
+	}
 	if (rc == SMFIS_CONTINUE) {
 		apply_changes(ctx, s);
 		if (s->s_txn_discard)

@@ -10,8 +10,10 @@
  *     passes the certificate's common name as it is.  xtext is decoded
  *     only when the MTA is Sendmail, since a Postfix name may hold a
  *     literal "+41".
- *   - Sendmail writes IPv6 addresses as "IPv6:::1" in {client_addr} and
- *     {daemon_addr}; Postfix writes "::1".  The prefix is removed.
+ *   - Sendmail writes IPv6 addresses as "IPv6:0:0:0:0:0:0:0:1" in
+ *     {client_addr} and {daemon_addr}; Postfix writes "::1".  The prefix
+ *     is removed and IPv6 addresses are written in the RFC 5952 form
+ *     (inet_ntop), as the address from the socket is.
  *   - "sendmail -bs" has no client address: libmilter gets no socket
  *     address and {client_addr} is "0".  That is "not provided".
  *   - {auth_author} is the AUTH= parameter of MAIL as the client wrote
@@ -40,6 +42,8 @@
 
 #include "config.h"
 
+#include <sys/socket.h>
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <pthread.h>
@@ -57,6 +61,8 @@ enum {
 	SLOT_ISSUER,
 	SLOT_AUTHOR,
 	SLOT_HEADER,
+	SLOT_CLIENT_ADDR,
+	SLOT_DAEMON_ADDR,
 	SLOT_MAX
 };
 
@@ -131,7 +137,11 @@ slot_get(int kind, size_t size)
 	return sl[kind].sl_buf;
 }
 
-/* decode_release - free the calling thread's copies now */
+/*
+ * decode_release - free the calling thread's decoded copies now (the
+ * thread's exit does it too).
+ * Parameters: none.  Returns: nothing.
+ */
 
 void
 decode_release(void)
@@ -219,6 +229,23 @@ decode_strip_ipv6(const char *addr)
 	return addr;
 }
 
+/* plain_address - no "IPv6:", and IPv6 in its short form (RFC 5952) */
+
+static const char *
+plain_address(int kind, const char *value)
+{
+	struct in6_addr a6;
+	char	*out;
+
+	value = decode_strip_ipv6(value);
+	if (strchr(value, ':') == NULL || inet_pton(AF_INET6, value, &a6) != 1)
+		return value;
+	if ((out = slot_get(kind, INET6_ADDRSTRLEN)) == NULL ||
+	    inet_ntop(AF_INET6, &a6, out, INET6_ADDRSTRLEN) == NULL)
+		return value;
+	return out;
+}
+
 /* strip_brackets - "<x>" to "x" in a thread buffer; others unchanged */
 
 static const char *
@@ -269,20 +296,26 @@ decode_value(enum decode_mta mta, const char *macro, const char *value)
 	if (strcmp(macro, "{cert_issuer}") == 0 && mta == DECODE_MTA_SENDMAIL)
 		return xtext_copy(SLOT_ISSUER, value);
 	if (strcmp(macro, "{client_addr}") == 0) {
-		value = decode_strip_ipv6(value);
+		value = plain_address(SLOT_CLIENT_ADDR, value);
 		/* Sendmail's placeholder when there is no peer (-bs). */
 		return strcmp(value, "0") == 0 || *value == '\0' ? NULL :
 		    value;
 	}
 	if (strcmp(macro, "{daemon_addr}") == 0 ||
 	    strcmp(macro, "{if_addr}") == 0)
-		return decode_strip_ipv6(value);
+		return plain_address(SLOT_DAEMON_ADDR, value);
 	if (strcmp(macro, "{auth_author}") == 0)
 		return strip_brackets(value);
 	return value;
 }
 
-/* decode_macro - decode_value() for the MTA on this milter link */
+/*
+ * decode_macro - decode_value() for the MTA on this milter link, known
+ * by its "v" macro (sent at connect, still readable later).
+ * Parameters: ctx, the libmilter context; macro and value as for
+ * decode_value().
+ * Returns: as decode_value().
+ */
 
 const char *
 decode_macro(SMFICTX *ctx, const char *macro, const char *value)
@@ -291,7 +324,11 @@ decode_macro(SMFICTX *ctx, const char *macro, const char *value)
 	    value);
 }
 
-/* decode_note_steps - remember whether SMFIP_HDR_LEADSPC was agreed */
+/*
+ * decode_note_steps - remember whether SMFIP_HDR_LEADSPC was agreed.
+ * Parameters: steps, the protocol steps the negotiation settled on.
+ * Returns: nothing.
+ */
 
 void
 decode_note_steps(unsigned long steps)
@@ -323,7 +360,12 @@ decode_header_value_with(const char *value, int leadspc)
 	return out;
 }
 
-/* decode_header_value - the same, for the latest negotiation */
+/*
+ * decode_header_value - decode_header_value_with() for the latest
+ * negotiation (decode_note_steps()).
+ * Parameters: value, as the header callback got it.
+ * Returns: value, or a per-thread copy with the space put back.
+ */
 
 const char *
 decode_header_value(const char *value)

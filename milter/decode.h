@@ -5,8 +5,9 @@
  *
  * What is undone (each measured; see decode.c):
  *   {cert_subject}, {cert_issuer}  Sendmail's RFC 3461 xtext ("+20")
- *   {client_addr}, {daemon_addr}   the "IPv6:" prefix; "0" (sendmail -bs,
- *                                  no client address) reads as missing
+ *   {client_addr}, {daemon_addr}   the "IPv6:" prefix and the long IPv6
+ *                                  form; "0" (sendmail -bs, no client
+ *                                  address) reads as missing
  *   {auth_author}                  one pair of angle brackets
  *   header values                  the leading space an MTA strips when
  *                                  SMFIP_HDR_LEADSPC was not negotiated

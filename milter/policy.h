@@ -101,6 +101,8 @@ struct pol_ruleset {
 	uint64_t	 rs_generation;
 };
 
+#define POL_REPLY_MAX	1024		/* a substituted reply or header */
+
 /* One decision: the rule that hit, what it did, and how. */
 struct pol_hit {
 	const struct pol_rule *ph_rule;

@@ -971,6 +971,9 @@ policy_stage_may_reply(const struct pol_ruleset *rs, enum pol_stage stage)
 
 	if (rs == NULL || rs->rs_monitor || stage >= PS_MAX)
 		return 0;
+	/* Refusals at headers and end of headers are given at EOM. */
+	if (stage == PS_HEADER || stage == PS_EOH)
+		return 0;
 	first = rs->rs_stage_first[stage];
 	count = rs->rs_stage_count[stage];
 	for (i = first; i < first + count; i++) {

@@ -18,6 +18,9 @@
 #include "sw_log.h"
 #include "sw_util.h"
 
+/* Unused room a queued record may keep (bytes); above it, shrink. */
+#define SESSION_RECORD_SLACK	256
+
 uint64_t	session_instance;
 long		session_max_header_bytes = 65536;
 
@@ -92,6 +95,17 @@ session_emit(struct session *s)
 		    sw_stage_name(s->s_rec.r_stage));
 		return -1;
 	}
+	/*
+	 * msgpack-c starts every buffer at 8 KiB; a record is a few
+	 * hundred bytes and may wait in the queue for a while (20,000 of
+	 * them before spooling starts).  Give the rest back first.
+	 */
+	if (sb.alloc > sb.size + SESSION_RECORD_SLACK) {
+		char	*fit = realloc(sb.data, sb.size);
+
+		if (fit != NULL)
+			sb.data = fit;
+	}
 	/* The shipper takes over the buffer. */
 	return shipper_enqueue(s->s_id, sb.data, sb.size);
 }
@@ -136,4 +150,5 @@ session_txn_end(struct session *s)
 	s->s_nchanges = 0;
 	s->s_txn_accepted = 0;
 	s->s_txn_discard = 0;
+	s->s_deferred_rule = NULL;
 }

@@ -68,6 +68,9 @@ struct session {
 	int		 s_session_accepted;	/* "accept" before MAIL */
 	int		 s_txn_accepted;	/* "accept" in this transaction */
 	int		 s_txn_discard;
+	/* A refusal decided at a header or end of headers, given at EOM. */
+	const struct pol_rule *s_deferred_rule;
+	char		 s_deferred_reply[POL_REPLY_MAX];
 	int		 s_rcpt_mta_rejected;	/* the RCPT being decided */
 	unsigned long	 s_nr;		/* SMFIP_NR_* of the milter link */
 	size_t		 s_nchanges;

@@ -76,6 +76,8 @@
 /* A replayed batch stays well inside the daemon's frame limit. */
 #define REPLAY_BATCH_BYTES	(SW_FRAME_MAX / 2)
 #define ACK_MAX			4096
+/* While records are lost, a log line at least this often. */
+#define LOST_LOG_EVERY_US	(10 * 1000000LL)
 
 struct qitem {
 	struct qitem	*qi_next;
@@ -103,6 +105,7 @@ static struct {
 	int		 sender_done;	/* the sender has spooled its last */
 	int64_t		 deadline_mono;	/* when stopping: give up at */
 	uint64_t	 lost;
+	int64_t		 lost_logged;	/* when the last loss was logged */
 	int		 replay_idle;	/* no complete spool file waits */
 	int		 failing;	/* the last batch found no place */
 	int		 tempfail;	/* on_store_failure = tempfail */
@@ -133,11 +136,20 @@ shipper_enqueue(uint64_t session, char *data, size_t len)
 	pthread_mutex_lock(&sh.lock);
 	if (sh.count >= sh.max || (qi = malloc(sizeof *qi)) == NULL) {
 		uint64_t lost = ++sh.lost;
+		int64_t	 now = sw_mono_us();
+		int	 say;
 
+		/*
+		 * Loud, but not one line per record in a long outage: at 1,
+		 * 2, 4, ... records, and every LOST_LOG_EVERY_US.
+		 */
+		say = (lost & (lost - 1)) == 0 ||
+		    now - sh.lost_logged >= LOST_LOG_EVERY_US;
+		if (say)
+			sh.lost_logged = now;
 		pthread_mutex_unlock(&sh.lock);
 		free(data);
-		/* Loud, but not one line per record in a long outage. */
-		if ((lost & (lost - 1)) == 0)
+		if (say)
 			sw_err(session, "record-lost queue=full lost_total=%llu"
 			    " (neither the daemon nor the spool takes "
 			    "records)", (unsigned long long)lost);
@@ -228,8 +240,8 @@ shipper_start(const struct sw_config *cfg, char *err, size_t errsize)
 	if (warning[0] != '\0')
 		sw_warn(0, "spool-unlocked error=\"%s\"", warning);
 	if (spool_files(sh.spool) > 0)
-		sw_notice(0, "spool-found dir=%s files=%zu bytes=%lld (replayed "
-		    "when the daemon answers)", cfg->c_spool_dir,
+		sw_notice(0, "spool-found dir=%s files=%zu bytes=%lld "
+		    "(replayed when the daemon answers)", cfg->c_spool_dir,
 		    spool_files(sh.spool), spool_bytes(sh.spool));
 	if ((rc = pthread_create(&sh.sender, NULL, sender_main, NULL)) != 0) {
 		snprintf(err, errsize, "cannot start sender thread: %s",
@@ -274,6 +286,7 @@ shipper_stop(long timeout_ms)
 	sh.running = 0;
 	pthread_mutex_lock(&sh.lock);
 	left = sh.count;
+	sh.lost += left;
 	pthread_mutex_unlock(&sh.lock);
 	if (left > 0)
 		sw_err(0, "shutdown records_lost=%zu (neither the daemon nor "
@@ -281,7 +294,7 @@ shipper_stop(long timeout_ms)
 	sw_info(0, "shutdown queue=%s spool_files=%zu spool_bytes=%lld "
 	    "lost_total=%llu", left ? "not empty" : "empty",
 	    spool_files(sh.spool), spool_bytes(sh.spool),
-	    (unsigned long long)(sh.lost + left));
+	    (unsigned long long)shipper_lost_records());
 	spool_close(sh.spool);
 	sh.spool = NULL;
 }
@@ -299,6 +312,8 @@ stop_passed(void)
 	return over;
 }
 
+/* is_stopping - has a stop been asked? */
+
 static int
 is_stopping(void)
 {
@@ -309,6 +324,8 @@ is_stopping(void)
 	pthread_mutex_unlock(&sh.lock);
 	return s;
 }
+
+/* queue_count - records waiting in memory */
 
 static size_t
 queue_count(void)
@@ -321,7 +338,11 @@ queue_count(void)
 	return n;
 }
 
-/* pause_ms - sleep, but wake at once when a stop is asked */
+/*
+ * pause_ms - sleep, but wake at once when a stop is asked.  Once
+ * stopping, the pause is taken in full: a loop that retries until the
+ * deadline must not spin.
+ */
 
 static void
 pause_ms(pthread_cond_t *cond, long ms)
@@ -333,10 +354,11 @@ pause_ms(pthread_cond_t *cond, long ms)
 	until.tv_sec += ms / 1000 + until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
 	pthread_mutex_lock(&sh.lock);
-	if (!sh.stopping)
-		pthread_cond_timedwait(cond, &sh.lock, &until);
+	pthread_cond_timedwait(cond, &sh.lock, &until);
 	pthread_mutex_unlock(&sh.lock);
 }
+
+/* next_backoff - the pause after one of ms, doubled and capped */
 
 static long
 next_backoff(long ms)
@@ -669,8 +691,8 @@ set_failing(int failing, const char *why, size_t held)
 	queued = sh.count + held;
 	pthread_mutex_unlock(&sh.lock);
 	if (failing && !was)
-		sw_err(0, "store-failing action=%s queued=%zu error=\"%s\" (%s)",
-		    sh.tempfail ? "tempfail" : "accept", queued, why,
+		sw_err(0, "store-failing action=%s queued=%zu error=\"%s\" "
+		    "(%s)", sh.tempfail ? "tempfail" : "accept", queued, why,
 		    sh.tempfail ? "SMTP stages answer 451 4.3.0 until the "
 		    "spool or the daemon takes records again" : "mail is "
 		    "accepted; records wait in memory and are lost once "
@@ -723,7 +745,8 @@ sender_main(void *arg)
 		 * acknowledged and the queue is low again.
 		 */
 		if (spooling && !sh.always && appended &&
-		    spool_files(sh.spool) == 0 && queue_count() < sh.high_water) {
+		    spool_files(sh.spool) == 0 &&
+		    queue_count() < sh.high_water) {
 			sw_notice(0, "spool-drained records=%llu after_ms=%lld "
 			    "(sending directly again)",
 			    (unsigned long long)spooled,
@@ -770,7 +793,8 @@ sender_main(void *arg)
 		 * The spool cannot take it.  With nothing older on disk the
 		 * daemon may take it directly, order kept.
 		 */
-		if (spool_files(sh.spool) == 0 && link_send(&ln, v, n, 0) == 0) {
+		if (spool_files(sh.spool) == 0 &&
+		    link_send(&ln, v, n, 0) == 0) {
 			link_ok(&ln);
 			set_failing(0, NULL, 0);
 			if (!sh.always)
@@ -856,18 +880,18 @@ replay_file(struct link *ln, const char *name, struct progress *pg)
 		spool_reader_close(r);
 		return -1;
 	}
-	sw_debug(0, "spool-replay file=%s instance=%016llx bytes=%lld from=%lld",
-	    name, (unsigned long long)instance,
+	sw_debug(0, "spool-replay file=%s instance=%016llx bytes=%lld "
+	    "from=%lld", name, (unsigned long long)instance,
 	    (long long)spool_reader_size(r), (long long)pg->done);
 	while (spool_reader_next(r, &f) == 1) {
 		if (f.sf_offset < pg->done)
 			continue;	/* acknowledged before */
 		if (f.sf_type == SPOOL_BAD) {
 			nbad++;
-			sw_warn(0, "spool-corrupt file=%s offset=%lld length=%zu "
-			    "reason=\"%s\" (skipped; the frames around it are "
-			    "replayed)", name, (long long)f.sf_offset,
-			    f.sf_size, f.sf_why);
+			sw_warn(0, "spool-corrupt file=%s offset=%lld "
+			    "length=%zu reason=\"%s\" (skipped; the frames "
+			    "around it are replayed)", name,
+			    (long long)f.sf_offset, f.sf_size, f.sf_why);
 			continue;
 		}
 		if (n == sh.batch_max || (n > 0 && bytes + f.sf_len >
@@ -936,10 +960,11 @@ replay_main(void *arg)
 			}
 			sh.replay_idle = 1;
 			pthread_cond_signal(&sh.wake);
-			/* Woken by a sealed file; the timeout is a safety net. */
+			/* Woken by a sealed file; the timeout: a safety net */
 			clock_gettime(CLOCK_REALTIME, &until);
 			until.tv_sec += 1;
-			pthread_cond_timedwait(&sh.replay_wake, &sh.lock, &until);
+			pthread_cond_timedwait(&sh.replay_wake, &sh.lock,
+			    &until);
 			pthread_mutex_unlock(&sh.lock);
 			continue;
 		}

@@ -100,6 +100,8 @@ put_be32(unsigned char *p, uint32_t v)
 	p[3] = v;
 }
 
+/* get_be32 - a 32-bit big-endian number */
+
 static uint32_t
 get_be32(const unsigned char *p)
 {
@@ -271,11 +273,21 @@ open_active(struct spool *sp, char *err, size_t errsize)
 	snprintf(name, sizeof name, "%016llx-%016llx-%08lx" SPOOL_SUFFIX,
 	    (unsigned long long)now, (unsigned long long)sp->instance,
 	    (unsigned long)(sp->counter + 1));
+
+	/*
+	 * The name is marked active before the file exists: a reader that
+	 * lists the directory in between must not take the new, empty
+	 * file for a complete one and remove it under the writer.
+	 */
+	pthread_mutex_lock(&sp->lock);
+	memcpy(sp->active, name, sizeof name);
+	sp->nfiles++;
+	pthread_mutex_unlock(&sp->lock);
 	if ((fd = openat(sp->dirfd, name, O_WRONLY | O_CREAT | O_EXCL |
 	    O_APPEND | O_CLOEXEC, 0600)) < 0) {
 		snprintf(err, errsize, "create %s/%s: %s", sp->dir, name,
 		    strerror(errno));
-		return -1;
+		goto fail;
 	}
 	/* The name must survive a crash as well as the data. */
 	if (sp->fsync_policy == SPOOL_FSYNC_ALWAYS && fsync(sp->dirfd) < 0) {
@@ -283,17 +295,19 @@ open_active(struct spool *sp, char *err, size_t errsize)
 		    strerror(errno));
 		close(fd);
 		(void)unlinkat(sp->dirfd, name, 0);
-		return -1;
+		goto fail;
 	}
 	sp->last_time = now;
 	sp->counter++;
 	sp->fd = fd;
 	sp->active_size = 0;
-	pthread_mutex_lock(&sp->lock);
-	memcpy(sp->active, name, sizeof name);
-	sp->nfiles++;
-	pthread_mutex_unlock(&sp->lock);
 	return 0;
+fail:
+	pthread_mutex_lock(&sp->lock);
+	sp->active[0] = '\0';
+	sp->nfiles--;
+	pthread_mutex_unlock(&sp->lock);
+	return -1;
 }
 
 /* spool_append - one frame per record, written with one write(2) */
@@ -402,11 +416,15 @@ spool_seal(struct spool *sp, char *err, size_t errsize)
 	return rc;
 }
 
+/* spool_active_bytes - size of the file being written */
+
 size_t
 spool_active_bytes(struct spool *sp)
 {
 	return sp->fd < 0 ? 0 : sp->active_size;
 }
+
+/* spool_files - spool files on disk, the active one included */
 
 size_t
 spool_files(struct spool *sp)
@@ -419,6 +437,8 @@ spool_files(struct spool *sp)
 	return n;
 }
 
+/* spool_bytes - their size together */
+
 long long
 spool_bytes(struct spool *sp)
 {
@@ -429,6 +449,8 @@ spool_bytes(struct spool *sp)
 	pthread_mutex_unlock(&sp->lock);
 	return n;
 }
+
+/* name_cmp - qsort order of names: oldest first */
 
 static int
 name_cmp(const void *a, const void *b)
@@ -442,12 +464,11 @@ int
 spool_list(struct spool *sp, char ***names, size_t *n, char *err,
     size_t errsize)
 {
-	char	 active[SPOOL_NAME_LEN + 1];
 	char	**v = NULL, **nv;
 	size_t	 cnt = 0, cap = 0;
 	struct dirent *de;
 	DIR	*d;
-	int	 fd;
+	int	 fd, active;
 
 	*names = NULL;
 	*n = 0;
@@ -459,12 +480,20 @@ spool_list(struct spool *sp, char ***names, size_t *n, char *err,
 		return -1;
 	}
 	rewinddir(d);
-	pthread_mutex_lock(&sp->lock);
-	memcpy(active, sp->active, sizeof active);
-	pthread_mutex_unlock(&sp->lock);
 	while ((de = readdir(d)) != NULL) {
-		if (spool_name_parse(de->d_name, NULL, NULL, NULL) < 0 ||
-		    strcmp(de->d_name, active) == 0)
+		if (spool_name_parse(de->d_name, NULL, NULL, NULL) < 0)
+			continue;
+
+		/*
+		 * Compared now, not once before the loop: the writer may
+		 * have sealed one file and begun the next since then.  A
+		 * name is marked active before its file exists, so a file
+		 * seen here and not active now is complete.
+		 */
+		pthread_mutex_lock(&sp->lock);
+		active = strcmp(de->d_name, sp->active) == 0;
+		pthread_mutex_unlock(&sp->lock);
+		if (active)
 			continue;
 		if (cnt == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -488,6 +517,8 @@ nomem:
 	snprintf(err, errsize, "out of memory");
 	return -1;
 }
+
+/* spool_list_free - release what spool_list() made */
 
 void
 spool_list_free(char **names, size_t n)
@@ -646,11 +677,15 @@ spool_reader_next(struct spool_reader *r, struct spool_frame *f)
 	return 1;
 }
 
+/* spool_reader_size - bytes read from the file */
+
 off_t
 spool_reader_size(const struct spool_reader *r)
 {
 	return (off_t)r->len;
 }
+
+/* spool_reader_close - release a reader */
 
 void
 spool_reader_close(struct spool_reader *r)

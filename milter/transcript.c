@@ -34,6 +34,7 @@
 #include "sw_escape.h"
 #include "sw_log.h"
 #include "sw_util.h"
+#include "decode.h"
 #include "transcript.h"
 
 const char transcript_macros_connect[] =
@@ -93,6 +94,8 @@ add_macro(struct sw_record *r, SMFICTX *ctx, int key, const char *macro)
 {
 	const char *v = smfi_getsymval(ctx, (char *)macro);
 
+	/* decode.c: one spelling for both MTAs ("IPv6:", xtext, <>). */
+	v = decode_macro(ctx, macro, v);
 	if (v != NULL) {
 		(void)sw_record_add_str(r, key, v);
 	} else {
@@ -189,10 +192,10 @@ note_tls(struct session *s, SMFICTX *ctx)
 	    smfi_getsymval(ctx, "{cipher}"));
 	(void)facts_set(&s->s_conn.cf_tls_verify,
 	    smfi_getsymval(ctx, "{verify}"));
-	(void)facts_set(&s->s_conn.cf_tls_subject,
-	    smfi_getsymval(ctx, "{cert_subject}"));
-	(void)facts_set(&s->s_conn.cf_tls_issuer,
-	    smfi_getsymval(ctx, "{cert_issuer}"));
+	(void)facts_set(&s->s_conn.cf_tls_subject, decode_macro(ctx,
+	    "{cert_subject}", smfi_getsymval(ctx, "{cert_subject}")));
+	(void)facts_set(&s->s_conn.cf_tls_issuer, decode_macro(ctx,
+	    "{cert_issuer}", smfi_getsymval(ctx, "{cert_issuer}")));
 	s->s_conn.cf_tls_bits = smfi_getsymval(ctx, "{cipher_bits}") ?
 	    strtol(smfi_getsymval(ctx, "{cipher_bits}"), NULL, 10) : 0;
 	if ((key = macro_key(ctx, names, NELEM(names))) == NULL)
@@ -285,9 +288,15 @@ transcript_connect(struct session *s, SMFICTX *ctx, const char *host,
 
 	(void)sw_record_add_str(r, SW_K_CLIENT_HOST, host);
 	(void)sw_record_add_str(r, SW_K_CLIENT_FAMILY, family);
-	if (a != NULL)
+	if (a != NULL) {
+		/*
+		 * The record points at its data and is queued only after the
+		 * decision, when addr[] is gone: give it the session's copy.
+		 */
+		(void)facts_set(&s->s_conn.cf_addr, a);
+		a = s->s_conn.cf_addr;
 		(void)sw_record_add_str(r, SW_K_CLIENT_ADDR, a);
-	else
+	} else
 		a = add_macro(r, ctx, SW_K_CLIENT_ADDR, "{client_addr}");
 	if (port >= 0)
 		(void)sw_record_add_int(r, SW_K_CLIENT_PORT, port);
@@ -305,7 +314,8 @@ transcript_connect(struct session *s, SMFICTX *ctx, const char *host,
 		    connect_macros[i].macro);
 
 	/* Facts for the rules; the record waits for the decision. */
-	(void)facts_set(&s->s_conn.cf_addr, a);
+	if (a != s->s_conn.cf_addr)	/* the record may point at it */
+		(void)facts_set(&s->s_conn.cf_addr, a);
 	(void)facts_set(&s->s_conn.cf_family, family);
 	(void)facts_set(&s->s_conn.cf_host, host);
 	(void)facts_set(&s->s_conn.cf_name,
@@ -443,7 +453,11 @@ void
 transcript_header(struct session *s, const char *name, const char *value)
 {
 	struct sw_record *r = session_record(s, SW_STAGE_HEADER);
-	size_t	 len = strlen(value), keep = len;
+	size_t	 len, keep;
+
+	/* decode.c: the space an MTA strips without SMFIP_HDR_LEADSPC. */
+	value = decode_header_value(value);
+	len = keep = strlen(value);
 
 	if (keep > (size_t)session_max_header_bytes)
 		keep = (size_t)session_max_header_bytes;

@@ -51,6 +51,11 @@ rule tag-it         eom   sender.domain == "tagged.example"
                     -> add-header X-Warden "tagged %{sender}"
 rule hold-it        eom   has_header("X-Hold-Me") -> quarantine "held by rule"
 rule drop-it        eom   sender == "drop@example.com" -> discard
+rule spam-subject   header header.name == "Subject" and header.value like "*SPAM*"
+                    -> reject 550 5.7.1 "No spam here"
+rule need-header    eoh   sender == "needhdr@example.com"
+                          and not has_header("X-Required")
+                    -> tempfail 451 4.7.1 "X-Required missing"
 rule tag-rcpt       rcpt  rcpt == "tagme@example.org"
                     -> add-header X-Rcpt-Tag "decided at rcpt"
 ${2:-}
@@ -210,6 +215,39 @@ S
 )
 check_eq "too-big: reply at end of data" "$(grep -E '^552' <<< "$out")" \
     "552 5.3.4 Message too big for us"
+
+echo "# refusals decided at a header or end of headers, given at end of data"
+out=$(dialog <<'S'
+send EHLO client.example
+send MAIL FROM:<alice@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: buy SPAM now\r\nX-Other: 1\r\n\r\nx\r\n.\r\n
+reply
+send MAIL FROM:<needhdr@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: fine\r\n\r\nx\r\n.\r\n
+reply
+send MAIL FROM:<needhdr@example.com>
+send RCPT TO:<bob@example.org>
+send DATA
+raw Subject: fine\r\nX-Required: yes\r\n\r\nx\r\n.\r\n
+reply
+quit
+S
+)
+check_eq "header: refused at end of data with the rule's text" \
+    "$(grep -E '^550' <<< "$out")" "550 5.7.1 No spam here"
+check_eq "eoh: tempfailed at end of data" "$(grep -E '^451' <<< "$out")" \
+    "451 4.7.1 X-Required missing"
+check_eq "eoh: with the header the message passes" \
+    "$(grep -cE '^250 2\.0\.0 Ok: queued' <<< "$out")" "1"
+sid=$(wait_session "$(session_port <<< "$out")")
+check_eq "header: the decision is stored on the header event" \
+    "$(q "SELECT e.text FROM events e JOIN decisions d USING (session_id, seq)
+          WHERE e.session_id='$sid' AND d.rule='spam-subject'")" \
+    "Subject: buy SPAM now"
 
 echo "# C02: after a refusal at end of message the next message is clean"
 out=$(dialog <<S

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,6 +49,7 @@
 
 static char	*tmpdir;
 static struct spool *sp;
+static int	 fsync_policy;	/* of spools open_spool() makes */
 static msgpack_sbuffer packed[NREC];
 
 /* make_record - record seq of the test session, packed, into sb */
@@ -85,7 +87,7 @@ open_spool(uint64_t instance, long long max_bytes)
 	sc.sc_dir = tmpdir;
 	sc.sc_instance = instance;
 	sc.sc_max_bytes = max_bytes;
-	sc.sc_fsync = SPOOL_FSYNC_ALWAYS;
+	sc.sc_fsync = fsync_policy;
 	s = spool_open(&sc, warn, sizeof warn, err, sizeof err);
 	ck_assert_msg(s != NULL, "spool_open: got NULL (%s), want a spool",
 	    err);
@@ -93,16 +95,21 @@ open_spool(uint64_t instance, long long max_bytes)
 	return s;
 }
 
+/* setup - a scratch directory, a spool on it, the test records */
+
 static void
 setup(void)
 {
 	int	 i;
 
 	tmpdir = tu_tmpdir();
+	fsync_policy = SPOOL_FSYNC_ALWAYS;
 	sp = open_spool(INST_A, 0);
 	for (i = 0; i < NREC; i++)
 		make_record(&packed[i], INST_A, (uint32_t)i + 1);
 }
+
+/* teardown - close the spool, remove the directory */
 
 static void
 teardown(void)
@@ -153,7 +160,8 @@ only_file(char *path, size_t pathsize)
 	return name;
 }
 
-/* Offsets of the test records' frames in a file written by append_all. */
+/* frame_offset - where append_all() put test record i */
+
 static off_t
 frame_offset(int i)
 {
@@ -165,6 +173,7 @@ frame_offset(int i)
 	return off;
 }
 
+/* What read_file() found in a file. */
 struct readout {
 	int	 rec[NREC + 1];		/* which records came back, in order */
 	int	 nrec;
@@ -192,8 +201,8 @@ read_file(const char *name, struct readout *out)
 			if (out->nbad++ == 0) {
 				out->bad_off = f.sf_offset;
 				out->bad_size = f.sf_size;
-				snprintf(out->bad_why, sizeof out->bad_why, "%s",
-				    f.sf_why);
+				snprintf(out->bad_why, sizeof out->bad_why,
+				    "%s", f.sf_why);
 			}
 			continue;
 		}
@@ -675,6 +684,85 @@ START_TEST(test_replay_twice_stored_once)
 }
 END_TEST
 
+/* Records the writer thread of the concurrency test appends. */
+#define RACE_RECORDS	20000
+
+static volatile int race_done;
+
+/* race_writer - append records one by one, sealing every few */
+
+static void *
+race_writer(void *arg)
+{
+	struct iovec v = { packed[0].data, packed[0].size };
+	char	 err[256];
+	int	 i, rc = 0;
+
+	(void)arg;
+	for (i = 0; i < RACE_RECORDS && rc == 0; i++) {
+		rc = spool_append(sp, &v, 1, err, sizeof err);
+		if (rc == 0 && i % 3 == 0)
+			rc = spool_seal(sp, err, sizeof err);
+	}
+	if (rc == 0)
+		rc = spool_seal(sp, err, sizeof err);
+	__atomic_store_n(&race_done, 1, __ATOMIC_SEQ_CST);
+	return (void *)(intptr_t)rc;
+}
+
+/*
+ * A reader that lists, reads and removes files while the writer
+ * appends and seals never takes the active file: every record written
+ * is read exactly once.
+ */
+START_TEST(test_concurrent_writer_reader)
+{
+	struct spool_reader *r;
+	struct spool_frame f;
+	pthread_t t;
+	char	**names, err[256];
+	size_t	 n, i;
+	long	 got = 0, bad = 0;
+	void	*rc;
+	int	 done;
+
+	/* Thousands of appends: no fsync, or the test would be slow. */
+	spool_close(sp);
+	fsync_policy = SPOOL_FSYNC_NEVER;
+	sp = open_spool(INST_A, 0);
+	race_done = 0;
+	ck_assert_int_eq(pthread_create(&t, NULL, race_writer, NULL), 0);
+	do {
+		done = __atomic_load_n(&race_done, __ATOMIC_SEQ_CST);
+		ck_assert_int_eq(spool_list(sp, &names, &n, err, sizeof err),
+		    0);
+		for (i = 0; i < n; i++) {
+			if ((r = spool_reader_open(sp, names[i], err,
+			    sizeof err)) == NULL)
+				ck_abort_msg("reader: got NULL (%s)", err);
+			while (spool_reader_next(r, &f) == 1) {
+				if (f.sf_type == SPOOL_RECORD)
+					got++;
+				else
+					bad++;
+			}
+			spool_reader_close(r);
+			ck_assert_int_eq(spool_remove(sp, names[i], err,
+			    sizeof err), 0);
+		}
+		spool_list_free(names, n);
+	} while (!done || n > 0);
+	pthread_join(t, &rc);
+	TU_INT_EQ((intptr_t)rc, 0);
+	TU_INT_EQ(bad, 0);
+	TU_INT_EQ(got, RACE_RECORDS);
+	TU_UINT_EQ(spool_files(sp), 0);
+	TU_INT_EQ(spool_bytes(sp), 0);
+}
+END_TEST
+
+/* spool_suite - the tests, grouped by concern */
+
 static Suite *
 spool_suite(void)
 {
@@ -707,12 +795,20 @@ spool_suite(void)
 	tcase_add_test(tc, test_short_write_cut_off);
 	suite_add_tcase(s, tc);
 
+	tc = tcase_create("threads");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_concurrent_writer_reader);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
 	tc = tcase_create("store");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_replay_twice_stored_once);
 	suite_add_tcase(s, tc);
 	return s;
 }
+
+/* main - run the suite; the exit status tells make check */
 
 int
 main(void)
