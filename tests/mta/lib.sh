@@ -73,14 +73,19 @@ CONF
     export SW_DIR SW_CONF SW_DB SW_MILTER_SOCK SW_DAEMON_SOCK SW_MILTER_CONN
 }
 
-# wait_for_socket PATH SECONDS - until a unix socket exists
+# wait_for_socket PATH SECONDS - until something accepts on a unix socket
+# (a stale socket file from a killed process does not count)
 wait_for_socket() {
     local i
     for ((i = 0; i < $2 * 10; i++)); do
-        [ -S "$1" ] && return 0
+        if [ -S "$1" ] && python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])' "$1" 2>/dev/null; then
+            return 0
+        fi
         sleep 0.1
     done
-    echo "socket $1 did not appear within $2 s" >&2
+    echo "socket $1 did not answer within $2 s" >&2
     return 1
 }
 
