@@ -293,6 +293,8 @@ pol_map_find(const struct pol_map *m, const char *key)
 	for (i = 0; key[i] != '\0' && i + 1 < sizeof lower; i++)
 		lower[i] = (char)tolower((unsigned char)key[i]);
 	lower[i] = '\0';
+	if (m->pm_nentries == 0)
+		return NULL;
 	e = bsearch(lower, m->pm_entries, m->pm_nentries, sizeof *e,
 	    map_key_cmp);
 	return e != NULL ? e->pme_list : NULL;

@@ -883,8 +883,9 @@ parse_map_stmt(struct parser *p)
 	line = p->tok.line;
 	col = p->tok.col;
 	(void)load_words_file(p, p->tok.text, line, col, add_map_line, m);
-	qsort(m->pm_entries, m->pm_nentries, sizeof *m->pm_entries,
-	    map_entry_cmp);
+	if (m->pm_nentries > 1)
+		qsort(m->pm_entries, m->pm_nentries, sizeof *m->pm_entries,
+		    map_entry_cmp);
 	if (map_merge(m) < 0)
 		perror_at(p, line, col, "out of memory");
 	lex_next(p);
