@@ -4,7 +4,9 @@
  *
  * One thread does everything, so one thread owns the SQLite connection:
  * poll() waits for clients; every complete batch that has arrived is
- * decoded and stored inside one SQLite transaction; after the commit
+ * decoded and stored inside one SQLite transaction, and so is every
+ * batch that is waiting by the time that is done, up to
+ * commit_max_records records and commit_interval_ms; after the commit
  * each batch is acknowledged to its sender.  Many batches thus share
  * one commit under load, and a lone batch is committed at once.
  *
@@ -68,7 +70,10 @@ static struct client clients[MAX_CLIENTS];
 static size_t	nclients;
 static uid_t	own_uid;
 static gid_t	allowed_gid;
-static uint64_t	stat_records, stat_duplicates, stat_batches;
+static uint64_t	stat_records, stat_duplicates, stat_batches, stat_commits;
+/* commit_max_records and commit_interval_ms (serve_round). */
+static long	commit_max_records = 5000;
+static int64_t	commit_interval_us = 50000;
 
 static void
 on_signal(int sig)
@@ -427,16 +432,72 @@ store_ok(struct trouble *t)
 }
 
 /*
+ * read_ready - store every complete batch the clients marked ready in
+ * pfd (pfd[i + 1] is clients[i]) have sent, beginning the transaction
+ * at the first one.  Returns -1 when it cannot begin; the data wait in
+ * the sockets meanwhile.
+ */
+static int
+read_ready(struct store *st, struct pollfd *pfd, size_t n, int *in_txn,
+    int *store_failed, struct trouble *t)
+{
+	size_t	 i;
+
+	for (i = n; i > 0; i--) {
+		const char *why = NULL;
+
+		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (!*in_txn) {
+			if (store_begin(st) < 0) {
+				store_trouble(st, t, "begin");
+				return -1;
+			}
+			*in_txn = 1;
+		}
+		/*
+		 * A client that leaves takes its pending acks with it; what
+		 * it sent is still committed, and a resend after it
+		 * reconnects is skipped as a duplicate.  Dropping swaps the
+		 * last client into slot i - 1, which was read already.
+		 */
+		if (client_read(st, i - 1, store_failed, &why) < 0)
+			client_drop(i - 1, why);
+	}
+	return 0;
+}
+
+/* poll_clients - which clients have something to read, at once */
+
+static int
+poll_clients(struct pollfd *pfd)
+{
+	size_t	 i;
+
+	pfd[0].fd = -1;		/* no one is accepted in the middle */
+	for (i = 0; i < nclients; i++) {
+		pfd[i + 1].fd = clients[i].fd;
+		pfd[i + 1].events = POLLIN;
+		pfd[i + 1].revents = 0;
+	}
+	return poll(pfd, nclients + 1, 0);
+}
+
+/*
  * serve_round - wait up to timeout_ms for clients; store every complete
- * batch that has arrived inside one transaction; after the commit,
- * acknowledge them.  lfd < 0: accept no one.
+ * batch that has arrived inside one transaction, and whatever more
+ * arrives meanwhile (group commit, bounded by commit_max_records and
+ * commit_interval_ms); after the commit, acknowledge them.  lfd < 0:
+ * accept no one.
  */
 static void
 serve_round(struct store *st, int lfd, int timeout_ms, struct trouble *t)
 {
 	struct pollfd pfd[MAX_CLIENTS + 1];
 	size_t	 i, n = nclients;
-	int	 in_txn = 0, store_failed = 0, rc;
+	uint64_t first = stat_records + stat_duplicates;
+	int64_t	 began;
+	int	 in_txn = 0, store_failed = 0, rc, accept_ready;
 
 	pfd[0].fd = lfd;
 	pfd[0].events = POLLIN;
@@ -453,31 +514,29 @@ serve_round(struct store *st, int lfd, int timeout_ms, struct trouble *t)
 	}
 	if (rc == 0)
 		return;
+	accept_ready = lfd >= 0 && (pfd[0].revents & POLLIN);
+	began = sw_mono_us();
 
 	/* Read every client that is ready, inside one transaction. */
-	for (i = n; i > 0; i--) {
-		const char *why = NULL;
+	if (read_ready(st, pfd, n, &in_txn, &store_failed, t) < 0)
+		return;
 
-		if (!(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
-			continue;
-		if (!in_txn) {
-			if (store_begin(st) < 0) {
-				/* The data wait in the sockets meanwhile. */
-				store_trouble(st, t, "begin");
-				return;
-			}
-			in_txn = 1;
-		}
-		/*
-		 * A client that leaves takes its pending acks with it; what
-		 * it sent is still committed, and a resend after it
-		 * reconnects is skipped as a duplicate.
-		 */
-		if (client_read(st, i - 1, &store_failed, &why) < 0)
-			client_drop(i - 1, why);
-	}
+	/*
+	 * Batches that are already waiting join the group: one commit
+	 * then serves several senders.  Nothing waits for data that has
+	 * not come, since every sender is waiting for its ack.
+	 */
+	while (in_txn && !store_failed && !stop_requested &&
+	    stat_records + stat_duplicates - first <
+	    (uint64_t)commit_max_records &&
+	    sw_mono_us() - began < commit_interval_us &&
+	    poll_clients(pfd) > 0)
+		(void)read_ready(st, pfd, nclients, &in_txn, &store_failed,
+		    t);
+
 	if (in_txn) {
 		if (!store_failed && store_commit(st) == 0) {
+			stat_commits++;
 			send_acks();
 			store_ok(t);
 		} else {
@@ -487,7 +546,7 @@ serve_round(struct store *st, int lfd, int timeout_ms, struct trouble *t)
 			forget_acks();
 		}
 	}
-	if (lfd >= 0 && (pfd[0].revents & POLLIN))
+	if (accept_ready)
 		client_accept(lfd);
 }
 
@@ -544,6 +603,8 @@ main(int argc, char **argv)
 		sw_fatal(EX_OSERR, "start error=\"%s\"", err);
 	own_uid = geteuid();
 	allowed_gid = gid;
+	commit_max_records = cfg.c_commit_max_records;
+	commit_interval_us = (int64_t)cfg.c_commit_interval_ms * 1000;
 	umask(027);		/* database 0640: the group may read it */
 	check_private(cfg.c_database);
 
@@ -564,10 +625,11 @@ main(int argc, char **argv)
 	close(lfd);
 	unlink(cfg.c_daemon_socket);
 	store_close(st);
-	sw_info(0, "stop records=%llu duplicates=%llu batches=%llu",
-	    (unsigned long long)stat_records,
+	sw_info(0, "stop records=%llu duplicates=%llu batches=%llu "
+	    "commits=%llu", (unsigned long long)stat_records,
 	    (unsigned long long)stat_duplicates,
-	    (unsigned long long)stat_batches);
+	    (unsigned long long)stat_batches,
+	    (unsigned long long)stat_commits);
 	sw_config_free(&cfg);
 	return 0;
 }

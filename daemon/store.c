@@ -134,11 +134,30 @@ static const char *const stmt_sql[ST_MAX] = {
 	[ST_ROLLBACK] = "ROLLBACK",
 };
 
+/*
+ * Sessions and transactions whose rows are known to exist, so that
+ * their later records skip the INSERT OR IGNORE that makes sure of it
+ * (a B-tree probe and a statement each, on nearly every record).
+ * Direct-mapped by session id: a collision costs only that probe again.
+ * Forgotten whenever a transaction does not commit, since the rows it
+ * made are gone.  A row deleted behind our back (a live session
+ * pruned) makes a later insert fail its foreign key; that group is
+ * rolled back and retried, and the table starts over.
+ */
+#define KNOWN_SLOTS	4096
+
+struct known {
+	uint64_t	 kn_session;	/* 0: empty slot */
+	uint32_t	 kn_txn;	/* its transaction row, 0 if none */
+};
+
 struct store {
 	sqlite3		*db;
 	sqlite3_stmt	*stmt[ST_MAX];
 	int		 last_rc;
 	char		 errmsg[512];
+	struct known	 known[KNOWN_SLOTS];
+	int		 known_unsure;	/* a transaction has not committed */
 	/* Per-record scratch. */
 	char		 session_hex[17];
 	char		 instance_hex[17];
@@ -438,21 +457,48 @@ store_busy(struct store *st)
 	return primary == SQLITE_BUSY || primary == SQLITE_LOCKED;
 }
 
+/* known_forget - the rows of an uncommitted transaction are gone */
+
+static void
+known_forget(struct store *st)
+{
+	memset(st->known, 0, sizeof st->known);
+	st->known_unsure = 0;
+}
+
+/* known_slot - where a session's rows are remembered */
+
+static struct known *
+known_slot(struct store *st, uint64_t session)
+{
+	return &st->known[(session ^ (session >> 29)) % KNOWN_SLOTS];
+}
+
 int
 store_begin(struct store *st)
 {
-	return step(st, ST_BEGIN);
+	/* Also after a failed commit or one SQLite rolled back itself. */
+	if (st->known_unsure)
+		known_forget(st);
+	if (step(st, ST_BEGIN) < 0)
+		return -1;
+	st->known_unsure = 1;
+	return 0;
 }
 
 int
 store_commit(struct store *st)
 {
-	return step(st, ST_COMMIT);
+	if (step(st, ST_COMMIT) < 0)
+		return -1;
+	st->known_unsure = 0;
+	return 0;
 }
 
 void
 store_rollback(struct store *st)
 {
+	known_forget(st);
 	if (!sqlite3_get_autocommit(st->db))
 		(void)step(st, ST_ROLLBACK);
 }
@@ -774,12 +820,20 @@ static int
 ensure_session(struct store *st, const struct sw_record *r)
 {
 	sqlite3_stmt *s = st->stmt[ST_SESSION_ENSURE];
+	struct known *k = known_slot(st, r->r_session);
 
+	/* Id 0 marks an empty slot: such a session is never remembered. */
+	if (r->r_session != 0 && k->kn_session == r->r_session)
+		return 0;
 	bind_text(s, 1, st->session_hex);
 	bind_text(s, 2, st->instance_hex);
 	sqlite3_bind_int64(s, 3, r->r_time_us);
 	bind_text(s, 4, st->utc);
-	return step(st, ST_SESSION_ENSURE);
+	if (step(st, ST_SESSION_ENSURE) < 0)
+		return -1;
+	k->kn_session = r->r_session;
+	k->kn_txn = 0;
+	return 0;
 }
 
 /* ensure_txn - the transaction row exists */
@@ -788,12 +842,21 @@ static int
 ensure_txn(struct store *st, const struct sw_record *r)
 {
 	sqlite3_stmt *s = st->stmt[ST_TXN_ENSURE];
+	struct known *k = known_slot(st, r->r_session);
 
+	/* ensure_session() has just claimed the slot for this session. */
+	if (r->r_session != 0 && k->kn_session == r->r_session &&
+	    k->kn_txn == r->r_txn)
+		return 0;
 	bind_text(s, 1, st->session_hex);
 	sqlite3_bind_int64(s, 2, r->r_txn);
 	sqlite3_bind_int64(s, 3, r->r_time_us);
 	bind_text(s, 4, st->utc);
-	return step(st, ST_TXN_ENSURE);
+	if (step(st, ST_TXN_ENSURE) < 0)
+		return -1;
+	if (k->kn_session == r->r_session)
+		k->kn_txn = r->r_txn;
+	return 0;
 }
 
 /* name_status - how the MTA named the client */

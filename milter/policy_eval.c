@@ -217,16 +217,38 @@ domain_of(const char *s)
 }
 
 /*
- * regex_match - does the compiled pattern match s?  One match block per
- * thread, made on first use: only whether it matched is asked.
+ * One match block per thread, made on first use and freed when the
+ * thread ends: libmilter runs a thread per milter connection, so a
+ * block kept in a plain thread-local would leak with each of them.
  */
+static pthread_key_t match_key;
+static pthread_once_t match_once = PTHREAD_ONCE_INIT;
+
+static void
+match_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void
+match_key_make(void)
+{
+	(void)pthread_key_create(&match_key, match_free);
+}
+
+/* regex_match - does the compiled pattern match s? */
+
 static int
 regex_match(const pcre2_code *re, const char *s)
 {
-	static __thread pcre2_match_data *md;
+	pcre2_match_data *md;
 
-	if (md == NULL && (md = pcre2_match_data_create(1, NULL)) == NULL)
-		return 0;
+	(void)pthread_once(&match_once, match_key_make);
+	if ((md = pthread_getspecific(match_key)) == NULL) {
+		if ((md = pcre2_match_data_create(1, NULL)) == NULL)
+			return 0;
+		(void)pthread_setspecific(match_key, md);
+	}
 	return pcre2_match(re, (PCRE2_SPTR)s, PCRE2_ZERO_TERMINATED, 0, 0, md,
 	    NULL) >= 0;
 }
