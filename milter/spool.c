@@ -698,6 +698,20 @@ spool_reader_close(struct spool_reader *r)
 	free(r);
 }
 
+/* spool_forget - a file of this size no longer counts in the spool */
+
+static void
+spool_forget(struct spool *sp, off_t size)
+{
+	pthread_mutex_lock(&sp->lock);
+	if (sp->nfiles > 0)
+		sp->nfiles--;
+	sp->nbytes -= size;
+	if (sp->nbytes < 0)
+		sp->nbytes = 0;
+	pthread_mutex_unlock(&sp->lock);
+}
+
 /* spool_remove - a file fully acknowledged goes */
 
 int
@@ -712,13 +726,7 @@ spool_remove(struct spool *sp, const char *name, char *err,
 		    strerror(errno));
 		return -1;
 	}
-	pthread_mutex_lock(&sp->lock);
-	if (sp->nfiles > 0)
-		sp->nfiles--;
-	sp->nbytes -= st.st_size;
-	if (sp->nbytes < 0)
-		sp->nbytes = 0;
-	pthread_mutex_unlock(&sp->lock);
+	spool_forget(sp, st.st_size);
 	return 0;
 }
 
@@ -738,12 +746,6 @@ spool_set_aside(struct spool *sp, const char *name, char *err,
 		    strerror(errno));
 		return -1;
 	}
-	pthread_mutex_lock(&sp->lock);
-	if (sp->nfiles > 0)
-		sp->nfiles--;
-	sp->nbytes -= st.st_size;
-	if (sp->nbytes < 0)
-		sp->nbytes = 0;
-	pthread_mutex_unlock(&sp->lock);
+	spool_forget(sp, st.st_size);
 	return 0;
 }

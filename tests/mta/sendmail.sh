@@ -11,6 +11,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/sendmail-harness.sh"
 . "$here/lib.sh"
+. "$here/scenarios.sh"
 
 [ "$(id -u)" -eq 0 ] || { echo "sendmail.sh must run as root" >&2; exit 77; }
 
@@ -420,94 +421,13 @@ check_eq "rcpt-rej: Sendmail's recipient macros" \
     "$(q "SELECT rcpt_mailer, rcpt_host, rcpt_addr FROM recipients
           WHERE session_id='$sid'")" "relay|[127.0.0.2]|bob@example.org"
 
-echo "# 7. the client drops the connection in DATA (case C14)"
-out=$(sm <<'S'
-send EHLO drop.example
-send MAIL FROM:<alice@example.com>
-send RCPT TO:<bob@example.org>
-send DATA
-expect 354
-raw From: alice@example.com\r\nSubject: partial\r\nX-Hdr: 3\r\n
-sleep 0.2
-drop
-S
-)
-sid=$(wait_session "$(session_port <<< "$out")")
-check_eq "drop: transaction aborted after DATA" \
-    "$(q "SELECT state, last_stage FROM transactions
-          WHERE session_id='$sid'")" "aborted|data"
-check_eq "drop: session closed, lost in DATA" \
-    "$(q "SELECT close_reason, n_messages FROM sessions
-          WHERE session_id='$sid'")" "lost connection in DATA|0"
-check_eq "drop: events end data, abort, close (no headers)" \
-    "$(stages "$sid")" "connect helo mail rcpt data abort close"
+sc_drop_in_data sm
 
-echo "# 8. 8-bit header bytes and a NUL in the body, stored byte-exact"
-out=$(sm <<'S'
-send EHLO eightbit.example
-send MAIL FROM:<alice@example.com> BODY=8BITMIME
-send RCPT TO:<bob@example.org>
-send DATA
-raw X-Eight: caf\xc3\xa9 \xff\xfe end\r\nSubject: nul\r\n\r\na\x00b\r\n\xe9t\xe9\r\n.\r\n
-reply
-expect 250
-quit
-S
-)
-sid=$(wait_session "$(session_port <<< "$out")")
-check_eq "8bit: header value bytes exact (hex)" \
-    "$(q "SELECT hex(value) FROM headers WHERE session_id='$sid'
-          AND name_text='X-Eight'")" \
-    "$(printf ' caf\xc3\xa9 \xff\xfe end' | od -An -tx1 | tr -d ' \n' |
-       tr 'a-f' 'A-F')"
-check_eq "8bit: readable copy escapes what is not UTF-8" \
-    "$(q "SELECT value_text FROM headers WHERE session_id='$sid'
-          AND name_text='X-Eight'")" ' café \xff\xfe end'
-check_eq "8bit: body with NUL hashed exactly" \
-    "$(q "SELECT body_size, body_sha256 FROM transactions
-          WHERE session_id='$sid'")" \
-    "10|$(sha256_of 'a\x00b\r\n\xe9t\xe9\r\n')"
+sc_eightbit sm
 
-echo "# C06. headers with empty values"
-out=$(sm <<'S'
-send EHLO emptyhdr.example
-send MAIL FROM:<alice@example.com>
-send RCPT TO:<bob@example.org>
-send DATA
-raw From: Sender <sender@example.com>\r\nX-Empty:\r\nX-Blank:   \r\nSubject:\r\n\r\nx\r\n.\r\n
-reply
-expect 250
-quit
-S
-)
-sid=$(wait_session "$(session_port <<< "$out")")
-check_eq "C06: empty headers present, values exact" \
-    "$(q "SELECT group_concat(name_text || '=' || hex(value) || '/' ||
-          value_len, ' ') FROM (SELECT * FROM headers WHERE session_id='$sid'
-          AND name_text IN ('X-Empty', 'X-Blank', 'Subject')
-          ORDER BY position)")" \
-    "X-Empty=/0 X-Blank=202020/3 Subject=/0"
+sc_empty_headers sm
 
-echo "# C20. folded headers stored verbatim"
-out=$(sm <<'S'
-send EHLO folded.example
-send MAIL FROM:<alice@example.com>
-send RCPT TO:<bob@example.org>
-send DATA
-raw Subject: first part of a rather long subject\r\n\tsecond part\r\n third part\r\nTo: a@example.com,\r\n  b@example.com\r\n\r\nx\r\n.\r\n
-reply
-expect 250
-quit
-S
-)
-sid=$(wait_session "$(session_port <<< "$out")")
-check_eq "C20: line breaks and continuation whitespace kept" \
-    "$(q "SELECT value_text FROM headers WHERE session_id='$sid'
-          AND name_text='Subject'")" \
-    ' first part of a rather long subject\n\tsecond part\n third part'
-check_eq "C20: second folded header too" \
-    "$(q "SELECT value_text FROM headers WHERE session_id='$sid'
-          AND name_text='To'")" ' a@example.com,\n  b@example.com'
+sc_folded_headers sm
 
 echo "# C04. a body of many chunks, with a CRLF across a chunk boundary"
 python3 - "$WORK/big.eml" "$WORK/big.body" <<'PY'
