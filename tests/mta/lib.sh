@@ -139,8 +139,10 @@ dialog() {
 wait_session() {
     local i sid
     for ((i = 0; i < 100; i++)); do
+        # Client ports are reused: the newest session on the port is ours.
         sid=$(q "SELECT session_id FROM sessions WHERE client_port = $1
-                 AND ended_us IS NOT NULL" 2>/dev/null)
+                 AND ended_us IS NOT NULL ORDER BY started_us DESC LIMIT 1" \
+                 2>/dev/null)
         if [ -n "$sid" ]; then
             echo "$sid"
             return 0
